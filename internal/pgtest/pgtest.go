@@ -315,4 +315,3 @@ func tail(path string) string {
 	}
 	return string(bytes.TrimSpace(b))
 }
-
