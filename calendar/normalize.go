@@ -52,7 +52,7 @@ func (s *Series) Normalize() error {
 	}
 
 	s.Timezone = strings.TrimSpace(s.Timezone)
-	loc, err := LoadLocation(s.Timezone)
+	loc, err := s.location()
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func normalizePerson(role string, p Person) (Person, error) {
 	p.Timezone = strings.TrimSpace(p.Timezone)
 	if p.Timezone != "" {
 		if _, err := LoadLocation(p.Timezone); err != nil {
-			return p, errs.Invalidf(role+".timezone", "%q is not an IANA zone", p.Timezone)
+			return p, errs.Invalidf(role+".timezone", "timezone %q is not an IANA zone", p.Timezone)
 		}
 	}
 	return p, nil
@@ -192,11 +192,11 @@ func LoadLocation(name string) (*time.Location, error) {
 		return nil, errs.Invalidf("timezone", "is required (an IANA zone such as Asia/Tokyo)")
 	}
 	if name == "Local" || strings.ContainsFunc(name, unicode.IsControl) {
-		return nil, errs.Invalidf("timezone", "%q is not an IANA zone", name)
+		return nil, errs.Invalidf("timezone", "timezone %q is not an IANA zone", name)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, errs.Invalidf("timezone", "%q is not an IANA zone", name)
+		return nil, errs.Invalidf("timezone", "timezone %q is not an IANA zone", name)
 	}
 	return loc, nil
 }
@@ -236,10 +236,11 @@ func inZone(t time.Time, loc *time.Location) (time.Time, error) {
 	if y < minStartYear || y > maxStartYear {
 		return time.Time{}, errs.Invalidf("start", "year %d is outside %d–%d", y, minStartYear, maxStartYear)
 	}
-	lt := time.Date(y, mo, d, h, mi, sec, 0, loc)
-	if lt.Hour() != h || lt.Minute() != mi || lt.Day() != d {
+	f := time.Date(y, mo, d, h, mi, sec, 0, time.UTC)
+	lt := resolveWall(f, loc)
+	if !floating(lt).Equal(f) {
 		return time.Time{}, errs.Invalidf("start", "%s does not exist in %s (the clocks skip it for daylight saving time)",
-			time.Date(y, mo, d, h, mi, sec, 0, time.UTC).Format(startLayoutMinutes), loc)
+			f.Format(startLayoutMinutes), loc)
 	}
 	return lt, nil
 }

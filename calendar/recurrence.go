@@ -216,15 +216,17 @@ func floating(t time.Time) time.Time {
 // wall clock the zone skips is read with the offset from before the gap
 // (02:30 on a spring-forward night becomes 03:30), and one that happens
 // twice is the first of the two.
-func (e *expander) resolve(f time.Time) time.Time {
+func (e *expander) resolve(f time.Time) time.Time { return resolveWall(f, e.loc) }
+
+func resolveWall(f time.Time, loc *time.Location) time.Time {
 	y, mo, d := f.Date()
 	h, mi, s := f.Clock()
-	t := time.Date(y, mo, d, h, mi, s, 0, e.loc)
+	t := time.Date(y, mo, d, h, mi, s, 0, loc)
 	if ft := floating(t); !ft.Equal(f) {
 		if ft.Before(f) {
 			// time.Date used the offset after the gap; t carries the one before.
 			_, off := t.Zone()
-			t = time.Unix(f.Unix()-int64(off), 0).In(e.loc)
+			t = time.Unix(f.Unix()-int64(off), 0).In(loc)
 		}
 		return t
 	}
@@ -233,7 +235,7 @@ func (e *expander) resolve(f time.Time) time.Time {
 	zs, _ := t.ZoneBounds()
 	if !zs.IsZero() && t.Sub(zs) < day {
 		_, prevOff := zs.Add(-time.Second).Zone()
-		if c := time.Unix(f.Unix()-int64(prevOff), 0).In(e.loc); c.Before(t) && floating(c).Equal(f) {
+		if c := time.Unix(f.Unix()-int64(prevOff), 0).In(loc); c.Before(t) && floating(c).Equal(f) {
 			return c
 		}
 	}
