@@ -37,16 +37,20 @@ func (p Problem) String() string {
 			b.WriteString(" (" + p.Key + ")")
 		}
 		b.WriteString(": ")
-		return b.String() + p.Message
+		return oneLine.Replace(b.String() + p.Message)
 	}
 	if p.Key != "" && !strings.Contains(p.Message, strconv.Quote(p.Key)) {
 		b.WriteString(p.Key + ": ")
 	}
-	return b.String() + p.Message
+	return oneLine.Replace(b.String() + p.Message)
 }
 
 // Error implements error, so that one Problem can be wrapped on its own.
 func (p Problem) Error() string { return p.String() }
+
+// oneLine keeps each problem on its own line whatever a message quotes from
+// the file.
+var oneLine = strings.NewReplacer("\r", `\r`, "\n", `\n`)
 
 // Error is every problem found while loading or validating, so that a user
 // fixes them all in one round. Load and Validate return it as *Error.

@@ -214,7 +214,7 @@ func describe(n *yaml.Node) string {
 		case "!!timestamp":
 			return "a timestamp"
 		}
-		return "a " + n.ShortTag() + " value"
+		return "a value tagged " + strconv.Quote(n.ShortTag())
 	}
 	return "something else"
 }

@@ -13,20 +13,33 @@ const redacted = "[redacted]"
 // TextMarshaler-aware encoder show "[redacted]", so logging a whole Config is
 // safe. Use Reveal where the value is really needed.
 type Secret struct {
-	// value is unexported so that reflection-based printers cannot reach it
-	// through an exported field either.
-	value string
+	// reveal hides the value behind a func: fmt prints a func as an
+	// address whatever the verb, even where it bypasses String and Format
+	// (a bad verb such as %s on a pointer to a struct holding a Secret
+	// prints that struct by raw reflection). An unexported string field
+	// would show there.
+	reveal func() string
 }
 
 // NewSecret wraps s (for tests and code that builds a Config by hand).
-func NewSecret(s string) Secret { return Secret{value: s} }
+func NewSecret(s string) Secret {
+	if s == "" {
+		return Secret{}
+	}
+	return Secret{reveal: func() string { return s }}
+}
 
 // Reveal returns the secret itself. Call it only where the value is handed
 // to the thing that needs it (an HTTP client, an SMTP dialer).
-func (s Secret) Reveal() string { return s.value }
+func (s Secret) Reveal() string {
+	if s.reveal == nil {
+		return ""
+	}
+	return s.reveal()
+}
 
 // IsSet reports whether a non-empty secret was given.
-func (s Secret) IsSet() bool { return s.value != "" }
+func (s Secret) IsSet() bool { return s.reveal != nil }
 
 // String implements fmt.Stringer.
 func (s Secret) String() string { return redacted }
