@@ -152,8 +152,11 @@ func normalizePerson(role string, p Person) (Person, error) {
 	if len(p.Email) > MaxEmailLen {
 		return p, errs.Invalidf(field, "is longer than %d characters", MaxEmailLen)
 	}
+	// Quoted local parts and the like are legal but break mailto: URIs and
+	// CSV cells, and no one's work address needs them.
 	addr, err := mail.ParseAddress(p.Email)
-	if err != nil || addr.Name != "" || addr.Address != p.Email || !strings.Contains(p.Email, "@") {
+	if err != nil || addr.Name != "" || addr.Address != p.Email || !strings.Contains(p.Email, "@") ||
+		strings.ContainsAny(p.Email, " \"(),:;<>[\\]") {
 		return p, errs.Invalidf(field, "%q is not a bare e-mail address (like aiko@example.com)", p.Email)
 	}
 	p.Name = strings.TrimSpace(p.Name)

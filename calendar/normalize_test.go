@@ -52,6 +52,7 @@ func TestNormalizeErrorsNameTheField(t *testing.T) {
 		{"display name", func(s *Series) { s.Manager.Email = "Aiko <aiko@example.com>" }, "manager.email", "bare e-mail"},
 		{"no at", func(s *Series) { s.Report.Email = "ren" }, "report.email", "not a bare e-mail"},
 		{"two addresses", func(s *Series) { s.Report.Email = "a@example.com, b@example.com" }, "report.email", "not a bare"},
+		{"quoted local part", func(s *Series) { s.Report.Email = `"ren yamada"@example.com` }, "report.email", "not a bare"},
 		{"same person", func(s *Series) { s.Report.Email = "AIKO@example.com" }, "report.email", "also the manager"},
 		{"name with newline", func(s *Series) { s.Report.Name = "Ren\nEvil" }, "report.name", "control character"},
 		{"person zone", func(s *Series) { s.Report.Timezone = "Mars/Base" }, "report.timezone", "not an IANA zone"},
