@@ -41,7 +41,17 @@ func Load(path string, environ []string) (Config, error) {
 			g.CalendarID = defaultGoogleCalendarID
 		}
 	}
-	ps = append(ps, c.validate()...)
+	// A value that could not be decoded kept its default; do not also
+	// report what validation thinks of that default.
+	failed := map[string]bool{}
+	for _, p := range ps {
+		failed[p.Key] = true
+	}
+	for _, p := range c.validate() {
+		if !failed[p.Key] {
+			ps = append(ps, p)
+		}
+	}
 	if err := ps.err(); err != nil {
 		return c, err
 	}

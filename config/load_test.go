@@ -89,6 +89,11 @@ func TestLoadErrors(t *testing.T) {
 			want: `oneonone.yaml:9: sync.interval: "5x" is not a duration`,
 		},
 		{
+			name: "a value that does not decode is not validated again",
+			yaml: "calendars:\n  - id: [a]\n    caldav:\n      url: http://x/\n",
+			want: `oneonone.yaml:2: calendars[0].id: expected a string, got a list`,
+		},
+		{
 			name: "duplicate key",
 			yaml: "sync:\n  interval: 1m\nlisten: \":1\"\nsync:\n  interval: 2m\n",
 			want: `oneonone.yaml:4: duplicate key "sync" (first at line 1)`,
