@@ -109,7 +109,7 @@ type pyEvent struct {
 }
 
 type pyResult struct {
-	Events []pyEvent            `json:"events"`
+	Events []pyEvent           `json:"events"`
 	Probes map[string][]string `json:"probes"`
 }
 
