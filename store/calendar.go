@@ -106,7 +106,7 @@ func (s *Store) GetSeries(ctx context.Context, id string) (calendar.Series, erro
 }
 
 func getSeries(ctx context.Context, q querier, id string) (calendar.Series, error) {
-	ser, err := scanSeries(q.QueryRowContext(ctx, `SELECT `+seriesColumns+` WHERE s.id = $1`, id))
+	ser, err := scanSeries(q.QueryRowContext(ctx, `SELECT `+seriesColumns+` WHERE s.id = $1`, id), zones{})
 	if errors.Is(err, sql.ErrNoRows) {
 		return calendar.Series{}, errs.ErrNotFound
 	}
@@ -254,9 +254,9 @@ func querySeries(ctx context.Context, q querier, query string, args ...any) ([]c
 		return nil, err
 	}
 	defer rows.Close()
-	out := []calendar.Series{}
+	out, z := []calendar.Series{}, zones{}
 	for rows.Next() {
-		ser, err := scanSeries(rows)
+		ser, err := scanSeries(rows, z)
 		if err != nil {
 			return nil, err
 		}
@@ -547,7 +547,22 @@ func seriesRow(ser calendar.Series) (row, error) {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-func scanSeries(sc scanner) (calendar.Series, error) {
+// zones caches time.LoadLocation, which reads the zone file on every call,
+// for the rows of one query.
+type zones map[string]*time.Location
+
+func (z zones) load(name string) (*time.Location, error) {
+	if loc, ok := z[name]; ok {
+		return loc, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err == nil {
+		z[name] = loc
+	}
+	return loc, err
+}
+
+func scanSeries(sc scanner, z zones) (calendar.Series, error) {
 	var (
 		ser                       calendar.Series
 		startLocal, state         string
@@ -560,7 +575,7 @@ func scanSeries(sc scanner) (calendar.Series, error) {
 		&created, &update, &version); err != nil {
 		return calendar.Series{}, err
 	}
-	loc, err := time.LoadLocation(ser.Timezone)
+	loc, err := z.load(ser.Timezone)
 	if err != nil {
 		return calendar.Series{}, fmt.Errorf("series %s: time zone %q: %w", ser.ID, ser.Timezone, err)
 	}

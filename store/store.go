@@ -62,21 +62,15 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	scheme, rest, ok := strings.Cut(dsn, ":")
-	if !ok || scheme == "" {
-		return nil, fmt.Errorf("store: DSN %q has no scheme; want sqlite:PATH or postgres://…", redactDSN(dsn))
+	dialect, target, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
 	}
-	var (
-		s   *Store
-		err error
-	)
-	switch strings.ToLower(scheme) {
-	case "sqlite":
-		s, err = openSQLite(ctx, rest, logger)
-	case "postgres", "postgresql":
-		s, err = openPostgres(ctx, dsn, logger)
-	default:
-		return nil, fmt.Errorf("store: unsupported DSN scheme %q; want sqlite:PATH or postgres://…", scheme)
+	var s *Store
+	if dialect == DialectSQLite {
+		s, err = openSQLite(ctx, target, logger)
+	} else {
+		s, err = openPostgres(ctx, target, logger)
 	}
 	if err != nil {
 		return nil, err
@@ -88,20 +82,38 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	return s, nil
 }
 
-func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+// parseDSN tells the engine from dsn and returns what that engine opens: a
+// file path for SQLite, the URL itself for PostgreSQL.
+func parseDSN(dsn string) (dialect, target string, err error) {
+	scheme, rest, ok := strings.Cut(dsn, ":")
+	if !ok || scheme == "" {
+		return "", "", fmt.Errorf("store: DSN %q has no scheme; want sqlite:PATH or postgres://…", redactDSN(dsn))
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return DialectPostgres, dsn, nil
+	case "sqlite":
+	default:
+		return "", "", fmt.Errorf("store: unsupported DSN scheme %q; want sqlite:PATH or postgres://…", scheme)
+	}
 	// sqlite:///abs/path and sqlite://./rel/path are the URL spellings of
 	// sqlite:/abs/path and sqlite:./rel/path.
-	path = strings.TrimPrefix(path, "//")
+	path := strings.TrimPrefix(rest, "//")
 	switch {
 	case path == "":
-		return nil, errors.New("store: sqlite DSN has no file path; want sqlite:PATH, e.g. sqlite:./data/oneonone.db")
+		return "", "", errors.New("store: sqlite DSN has no file path; want sqlite:PATH, e.g. sqlite:./data/oneonone.db")
 	case path == ":memory:" || strings.HasPrefix(path, "file:"):
 		// An in-memory database is private to one connection, and the store
 		// uses two pools.
-		return nil, fmt.Errorf("store: sqlite DSN %q: only a file path is supported, e.g. sqlite:./data/oneonone.db", path)
-	case strings.ContainsAny(path, "?#"):
-		return nil, fmt.Errorf("store: sqlite DSN %q: the path must not contain '?' or '#'", path)
+		return "", "", fmt.Errorf("store: sqlite DSN %q: only a file path is supported, e.g. sqlite:./data/oneonone.db", path)
+	case strings.ContainsAny(path, "?#\x00"):
+		// The driver reads its options after '?'.
+		return "", "", fmt.Errorf("store: sqlite DSN %q: the path must not contain '?', '#' or NUL", path)
 	}
+	return DialectSQLite, path, nil
+}
+
+func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create database directory: %w", err)
