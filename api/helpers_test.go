@@ -57,6 +57,14 @@ func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	return &fixture{t: t, store: st, server: New(o), logs: logs}
 }
 
+// with returns the fixture reporting to t (a fuzz target must not use
+// its *testing.F).
+func (f *fixture) with(t testing.TB) *fixture {
+	c := *f
+	c.t = t
+	return &c
+}
+
 type response struct {
 	Code   int
 	Header http.Header

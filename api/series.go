@@ -45,9 +45,11 @@ type seriesJSON struct {
 
 func (s *Server) seriesJSON(se calendar.Series) seriesJSON {
 	out := seriesJSON{
-		ID:       se.ID,
-		Manager:  personRef{Email: se.Manager.Email, Name: se.Manager.Name},
-		Report:   personRef{Email: se.Report.Email, Name: se.Report.Name},
+		ID:      se.ID,
+		Manager: personRef{Email: se.Manager.Email, Name: se.Manager.Name},
+		Report:  personRef{Email: se.Report.Email, Name: se.Report.Name},
+		// The store hands Start back in the series' zone (calendar.Store),
+		// so no zone lookup per series here.
 		Start:    se.Start.Format(wallClock),
 		Timezone: se.Timezone,
 		Cadence:  se.Cadence,
@@ -57,9 +59,6 @@ func (s *Server) seriesJSON(se calendar.Series) seriesJSON {
 		State:    string(se.State),
 		RoomURL:  s.roomURL(se.ID),
 		Version:  se.Version,
-	}
-	if loc, err := calendar.LoadLocation(se.Timezone); err == nil {
-		out.Start = se.Start.In(loc).Format(wallClock)
 	}
 	if !se.Created.IsZero() {
 		out.Created = se.Created.UTC().Format(time.RFC3339)
