@@ -181,9 +181,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers, for readiness probes.
+// Ping checks that the database answers, for readiness probes. It uses a
+// reading connection, so a long write does not make the daemon unready.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.write.PingContext(ctx); err != nil {
+	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -40,5 +41,33 @@ func TestDSNGivesFreshEmptyDatabases(t *testing.T) {
 	if conn, err := pgx.Connect(ctx, first); err == nil {
 		conn.Close(ctx)
 		t.Errorf("database %s still exists after its test ended", first)
+	}
+}
+
+// With EnvDSN set, databases are made on that server. The test points it at
+// the throwaway cluster, which stands in for an external server.
+func TestDSNUsesServerFromEnvironment(t *testing.T) {
+	ctx := context.Background()
+	if os.Getenv(EnvDSN) != "" {
+		t.Skipf("%s is already set; the other tests use it", EnvDSN)
+	}
+	DSN(t) // starts the cluster, or skips without binaries
+	t.Setenv(EnvDSN, shared.adminDSN())
+	var dsn string
+	t.Run("db", func(t *testing.T) {
+		dsn = DSN(t)
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close(ctx)
+	})
+	if conn, err := pgx.Connect(ctx, dsn); err == nil {
+		conn.Close(ctx)
+		t.Errorf("database %s still exists after its test ended", dsn)
+	}
+
+	if _, err := createDatabase(t, "host=127.0.0.1 user=postgres"); err == nil {
+		t.Error("a keyword/value DSN was accepted; DSN returns URLs")
 	}
 }
