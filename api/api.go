@@ -88,6 +88,9 @@ func New(opts Options) *Server {
 	}
 	if s.ready == nil {
 		s.ready = func(ctx context.Context) error {
+			if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
+				return p.Ping(ctx)
+			}
 			_, err := s.store.CountSeries(ctx)
 			return err
 		}

@@ -50,17 +50,40 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		inv, _ := errs.AsInvalid(err)
 		writeErrorCode(w, http.StatusBadRequest, "invalid_argument", inv.Message, inv.Field)
 	case errors.Is(err, errs.ErrNotFound):
-		writeErrorCode(w, http.StatusNotFound, "not_found", err.Error(), "")
+		writeErrorCode(w, http.StatusNotFound, "not_found", publicMessage(err, "not found"), "")
 	case errors.Is(err, errs.ErrConflict):
-		writeErrorCode(w, http.StatusConflict, "conflict", err.Error(), "")
+		writeErrorCode(w, http.StatusConflict, "conflict", publicMessage(err, "conflict with the stored state"), "")
 	case errors.Is(err, errs.ErrUnauthorized):
-		writeErrorCode(w, http.StatusUnauthorized, "unauthenticated", err.Error(), "")
+		writeErrorCode(w, http.StatusUnauthorized, "unauthenticated", publicMessage(err, "unauthenticated"), "")
 	case errors.Is(err, errs.ErrForbidden):
-		writeErrorCode(w, http.StatusForbidden, "forbidden", err.Error(), "")
+		writeErrorCode(w, http.StatusForbidden, "forbidden", publicMessage(err, "forbidden"), "")
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 		writeErrorCode(w, http.StatusInternalServerError, "internal", "internal error", "")
 	}
+}
+
+// publicError gives a typed error the message a client sees, so that
+// store internals ("store: get series …") stay out of responses.
+type publicError struct {
+	msg string
+	err error
+}
+
+func (e *publicError) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *publicError) Unwrap() error { return e.err }
+
+// public wraps err with a client-facing message.
+func public(err error, format string, args ...any) error {
+	return &publicError{msg: fmt.Sprintf(format, args...), err: err}
+}
+
+func publicMessage(err error, fallback string) string {
+	var pe *publicError
+	if errors.As(err, &pe) {
+		return pe.msg
+	}
+	return fallback
 }
 
 func isInvalid(err error) bool {

@@ -78,7 +78,7 @@ func (s *Server) listOccurrences(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	se, err := s.store.GetSeries(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, public(err, "series %s not found", id))
 		return
 	}
 	loc, err := calendar.LoadLocation(se.Timezone)

@@ -47,12 +47,12 @@ func (s *Server) rotateFeed(w http.ResponseWriter, r *http.Request) {
 	email := r.PathValue("email")
 	p, err := s.store.GetPerson(r.Context(), email)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, public(err, "no person with e-mail %s", email))
 		return
 	}
 	token, err := s.store.RotateFeedToken(r.Context(), p.Email)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("rotate feed token: %w", err))
+		s.writeError(w, r, public(err, "no person with e-mail %s", p.Email))
 		return
 	}
 	writeJSON(w, http.StatusOK, personJSON{Email: p.Email, Name: p.Name, Timezone: p.Timezone, FeedURL: s.feedURL(token)})

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -148,7 +149,7 @@ func (s *Server) createSeries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.store.CreateSeries(r.Context(), se); err != nil {
-		s.writeError(w, r, fmt.Errorf("create series: %w", err))
+		s.writeError(w, r, public(err, "manager %s and report %s already have a series", se.Manager.Email, se.Report.Email))
 		return
 	}
 	// Read back what was stored (version, timestamps).
@@ -162,9 +163,10 @@ func (s *Server) createSeries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
-	se, err := s.store.GetSeries(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	se, err := s.store.GetSeries(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, public(err, "series %s not found", id))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.seriesJSON(se))
@@ -173,7 +175,7 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteSeries(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := s.store.DeleteSeries(r.Context(), id); err != nil {
-		s.writeError(w, r, fmt.Errorf("delete series %s: %w", id, err))
+		s.writeError(w, r, public(err, "series %s not found", id))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -324,7 +326,7 @@ func (s *Server) patchSeries(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	se, err := s.store.GetSeries(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, public(err, "series %s not found", id))
 		return
 	}
 	if err := p.apply(&se); err != nil {
@@ -333,7 +335,12 @@ func (s *Server) patchSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	updated, err := s.store.UpdateSeries(r.Context(), se)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("update series %s: %w", id, err))
+		if errors.Is(err, errs.ErrConflict) {
+			err = public(err, "version %d of series %s is not the stored one (it changed since it was read); read it again and retry", se.Version, id)
+		} else {
+			err = public(err, "series %s not found", id)
+		}
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.seriesJSON(updated))
