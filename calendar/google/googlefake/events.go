@@ -243,6 +243,20 @@ func (s *Server) delete(r *http.Request, cal *calendarData) (int, any, *apiError
 	change, updated, etag := s.touch(cal)
 	next.Etag, next.Updated = etag, updated.Format(updatedTimeForm)
 	cal.events[next.ID] = &record{ev: next, change: change}
+	// Deleting a series deletes its exceptions with it, so clients that
+	// sync instances (singleEvents=true) see every one go.
+	if len(next.Recurrence) > 0 && next.RecurringEventID == "" {
+		for _, ex := range cal.events {
+			if ex.ev.RecurringEventID == next.ID && ex.ev.Status != statusCancelled {
+				exc := ex.ev.clone()
+				exc.Status = statusCancelled
+				exc.Sequence++
+				change, updated, etag := s.touch(cal)
+				exc.Etag, exc.Updated = etag, updated.Format(updatedTimeForm)
+				cal.events[exc.ID] = &record{ev: exc, change: change}
+			}
+		}
+	}
 	s.notify("events.delete", cal, &next, send)
 	return http.StatusNoContent, nil, nil
 }

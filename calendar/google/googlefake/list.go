@@ -43,8 +43,8 @@ type listQuery struct {
 	private       [][2]string
 	shared        [][2]string
 	maxResults    int
-	offset        int
-	snapshot      int64 // change number the next sync token will carry
+	after         string // sort key of the last item of the previous page
+	snapshot      int64  // change number the next sync token will carry
 	incremental   bool
 	since         int64 // with a sync token: changes after this one
 	originalStart time.Time
@@ -129,11 +129,11 @@ func (s *Server) parseListQuery(q url.Values, instances bool) (*listQuery, *apiE
 		}
 	}
 	if tok := q.Get("pageToken"); tok != "" {
-		offset, snapshot, ok := s.decodePageToken(tok)
+		after, snapshot, ok := s.decodePageToken(tok)
 		if !ok {
 			return nil, errInvalid("Invalid page token value.", "pageToken")
 		}
-		lq.offset, lq.snapshot = offset, snapshot
+		lq.after, lq.snapshot = after, snapshot
 	}
 	return lq, nil
 }
@@ -173,24 +173,27 @@ func (s *Server) decodeSyncToken(tok string) (int64, bool) {
 	return change, true
 }
 
-func encodePageToken(offset int, snapshot int64) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "gfp1:%d:%d", offset, snapshot))
+// Page tokens carry the sort key of the last item returned rather than an
+// offset, so that events changing between two pages never shift an
+// unchanged event out of the listing.
+func encodePageToken(after string, snapshot int64) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "gfp1:%d:%s", snapshot, after))
 }
 
-func (s *Server) decodePageToken(tok string) (int, int64, bool) {
-	var offset int
-	var snapshot int64
+func (s *Server) decodePageToken(tok string) (string, int64, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, 0, false
+		return "", 0, false
 	}
-	if n, err := fmt.Sscanf(string(b), "gfp1:%d:%d", &offset, &snapshot); err != nil || n != 2 {
-		return 0, 0, false
+	parts := strings.SplitN(string(b), ":", 3)
+	if len(parts) != 3 || parts[0] != "gfp1" || parts[2] == "" {
+		return "", 0, false
 	}
-	if offset < 0 || snapshot < 0 || snapshot > s.change {
-		return 0, 0, false
+	snapshot, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || snapshot < 0 || snapshot > s.change {
+		return "", 0, false
 	}
-	return offset, snapshot, true
+	return parts[2], snapshot, true
 }
 
 // view is one candidate item of a list: a stored event or a computed
@@ -201,6 +204,7 @@ type view struct {
 	end       time.Time // zero: open-ended (an endless series)
 	change    int64
 	exception bool // an instance of a recurring event (stored or computed)
+	key       string
 }
 
 func (v *view) cancelled() bool { return v.ev.Status == statusCancelled }
@@ -271,13 +275,7 @@ func (s *Server) instances(r *http.Request, cal *calendarData) (int, any, *apiEr
 		}
 		items = append(items, *v)
 	}
-	sort.SliceStable(items, func(i, j int) bool {
-		oi, oj := originalStartOf(&items[i]), originalStartOf(&items[j])
-		if !oi.Equal(oj) {
-			return oi.Before(oj)
-		}
-		return items[i].ev.ID < items[j].ev.ID
-	})
+	sortViews(items, "originalStart")
 	return s.page(cal, items, lq, false)
 }
 
@@ -422,21 +420,26 @@ func matchesText(ev *Event, q string) bool {
 	return true
 }
 
+// keyLayout formats instants so that byte order is time order.
+const keyLayout = "20060102T150405.000000000"
+
+// sortViews orders items by the documented orderBy (by id when none is
+// given: "an unspecified, stable order") and gives each its cursor key.
 func sortViews(items []view, orderBy string) {
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := &items[i], &items[j]
+	for i := range items {
+		v := &items[i]
 		switch orderBy {
 		case "startTime":
-			if !a.start.Equal(b.start) {
-				return a.start.Before(b.start)
-			}
+			v.key = v.start.UTC().Format(keyLayout) + "|" + v.ev.ID
 		case "updated":
-			if a.ev.Updated != b.ev.Updated {
-				return a.ev.Updated < b.ev.Updated
-			}
+			v.key = v.ev.Updated + "|" + v.ev.ID
+		case "originalStart":
+			v.key = originalStartOf(v).UTC().Format(keyLayout) + "|" + v.ev.ID
+		default:
+			v.key = v.ev.ID
 		}
-		return a.ev.ID < b.ev.ID
-	})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 }
 
 // page cuts one page out of the filtered items. Only the last page of a
@@ -445,13 +448,16 @@ func (s *Server) page(cal *calendarData, items []view, lq *listQuery, syncable b
 	out := eventsPage{Kind: kindEvents, Etag: fmt.Sprintf(`"p%d"`, lq.snapshot), Summary: cal.id,
 		Updated: cal.updated.Format(updatedTimeForm), TimeZone: s.opts.TimeZone, AccessRole: "owner",
 		DefaultReminders: []any{}, Items: []any{}}
-	lo := min(lq.offset, len(items))
+	lo := 0
+	if lq.after != "" {
+		lo = sort.Search(len(items), func(i int) bool { return items[i].key > lq.after })
+	}
 	hi := min(lo+lq.maxResults, len(items))
 	for i := lo; i < hi; i++ {
 		out.Items = append(out.Items, itemBody(&items[i], lq))
 	}
 	if hi < len(items) {
-		out.NextPageToken = encodePageToken(hi, lq.snapshot)
+		out.NextPageToken = encodePageToken(items[hi-1].key, lq.snapshot)
 	} else if syncable {
 		out.NextSyncToken = s.encodeSyncToken(lq.snapshot)
 	}

@@ -112,6 +112,11 @@ func parseSeries(ev *Event) (*series, *apiError) {
 		switch name {
 		case "RRULE":
 			rules++
+			if f := strings.ToUpper(line); strings.Contains(f, "FREQ=HOURLY") || strings.Contains(f, "FREQ=MINUTELY") || strings.Contains(f, "FREQ=SECONDLY") {
+				// Nothing here meets more than daily, and sub-daily
+				// rules are the ones whose expansion can run for long.
+				return nil, errInvalid("Recurrences more frequent than daily are not supported by this fake.", "")
+			}
 		case "RDATE", "EXDATE":
 		case "EXRULE":
 			return nil, errInvalid("EXRULE is not supported by this fake.", "")
