@@ -24,7 +24,9 @@ type peopleList struct {
 }
 
 func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) {
-	people, err := s.store.ListPeople(r.Context(), r.URL.Query().Get("email"))
+	// E-mails are stored lower-cased (calendar.Series.Normalize).
+	email := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("email")))
+	people, err := s.store.ListPeople(r.Context(), email)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("list people: %w", err))
 		return

@@ -19,7 +19,7 @@ func TestPeopleAndFeeds(t *testing.T) {
 		t.Fatalf("%d people, want 5: %+v", len(all.People), all.People)
 	}
 
-	res := f.do("GET", "/api/v1/people?email=ren@example.com", nil)
+	res := f.do("GET", "/api/v1/people?email=Ren@Example.com", nil)
 	if res.Code != 200 {
 		t.Fatalf("people: %d %s", res.Code, res.Body)
 	}

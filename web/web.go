@@ -168,7 +168,7 @@ type seriesRow struct {
 
 func (h *Handler) page(r *http.Request, lang string, signedIn bool) pageData {
 	d := pageData{Lang: lang, T: h.langs[lang], SignedIn: signedIn}
-	for _, code := range supportedLanguages {
+	for _, code := range languages() {
 		d.Languages = append(d.Languages, language{Code: code, Label: h.langs[code].Get("language_name"), Current: code == lang})
 	}
 	return d
@@ -313,11 +313,12 @@ func (d dict) Get(key string) string {
 	return key
 }
 
-var supportedLanguages = []string{"en", "ja"}
+// languages are the page's languages, English first (the fallback).
+func languages() []string { return []string{"en", "ja"} }
 
 func loadTranslations(fsys fs.FS) (map[string]dict, error) {
 	out := map[string]dict{}
-	for _, code := range supportedLanguages {
+	for _, code := range languages() {
 		b, err := fs.ReadFile(fsys, "i18n/"+code+".json")
 		if err != nil {
 			return nil, err
@@ -355,7 +356,8 @@ func (h *Handler) supported(l string) bool {
 // matchAcceptLanguage returns the supported language the header prefers
 // most (by q, then by order), or "en".
 func matchAcceptLanguage(header string) string {
-	best, bestQ := "en", 0.0
+	supported := languages()
+	best, bestQ := supported[0], 0.0
 	for _, part := range strings.Split(header, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		q := 1.0
@@ -365,7 +367,7 @@ func matchAcceptLanguage(header string) string {
 			}
 		}
 		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
-		if slices.Contains(supportedLanguages, primary) && q > bestQ {
+		if slices.Contains(supported, primary) && q > bestQ {
 			best, bestQ = primary, q
 		}
 	}
