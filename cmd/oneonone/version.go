@@ -7,9 +7,14 @@ import (
 	"runtime/debug"
 )
 
-// version is set at build time: go build -ldflags "-X main.version=v1.2.3".
-// It is the one package-level variable, because the linker can only set those.
-var version string
+// version and commit are set at build time:
+// go build -ldflags "-X main.version=v1.2.3 -X main.commit=abc123".
+// They are the only package-level variables, because the linker can only
+// set those; the commit falls back to Go's VCS stamp when not given.
+var (
+	version string
+	commit  string
+)
 
 // buildInfo is what "oneonone version" prints and the daemon reports.
 type buildInfo struct {
@@ -22,12 +27,9 @@ type buildInfo struct {
 // recorded (go install …@v1.2.3), then "devel"; the commit comes from the
 // VCS stamp Go records when building inside a checkout.
 func readBuildInfo() buildInfo {
-	bi := buildInfo{Version: version, Commit: "unknown", GoVersion: runtime.Version()}
+	bi := buildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()}
 	info, ok := debug.ReadBuildInfo()
-	if ok {
-		if bi.Version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-			bi.Version = info.Main.Version
-		}
+	if ok && bi.Commit == "" {
 		dirty := false
 		for _, s := range info.Settings {
 			switch s.Key {
@@ -37,9 +39,15 @@ func readBuildInfo() buildInfo {
 				dirty = s.Value == "true"
 			}
 		}
-		if dirty && bi.Commit != "unknown" {
+		if dirty && bi.Commit != "" {
 			bi.Commit += "-dirty"
 		}
+	}
+	if ok && bi.Version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		bi.Version = info.Main.Version
+	}
+	if bi.Commit == "" {
+		bi.Commit = "unknown"
 	}
 	if bi.Version == "" {
 		bi.Version = "devel"
