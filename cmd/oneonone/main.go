@@ -63,9 +63,10 @@ Usage:
   oneonone version
   oneonone healthcheck [--server URL]    exit 0 when the daemon answers /healthz (for container health checks)
 
-Client subcommands (series, healthcheck) talk to --server (default
-http://localhost:8080, env ONEONONE_SERVER) with the admin token from
-ONEONONE_TOKEN, --token-file, or ./data/admin.token (--data DIR/admin.token).
+The series subcommands talk to --server (default http://localhost:8080, env
+ONEONONE_SERVER) with the admin token from ONEONONE_TOKEN, --token-file, or
+./data/admin.token (--data DIR/admin.token), in that order; healthcheck
+needs no token.
 
 Exit codes: 0 ok, 1 error, 2 usage.
 Run "oneonone COMMAND --help" for a command's flags and an example.
