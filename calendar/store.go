@@ -32,6 +32,9 @@ type Store interface {
 	// ListOverrides returns the overrides of a series whose original start
 	// lies in [from, to), ordered by original start.
 	ListOverrides(ctx context.Context, seriesID string, from, to time.Time) ([]Override, error)
+	// OverridesBetween returns the overrides of every series whose original
+	// start lies in [from, to), ordered by series id and original start.
+	OverridesBetween(ctx context.Context, from, to time.Time) ([]Override, error)
 
 	// GetPerson returns one person by e-mail (case-insensitive) or
 	// errs.ErrNotFound.

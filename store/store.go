@@ -119,6 +119,13 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*Store, 
 			return nil, fmt.Errorf("store: create database directory: %w", err)
 		}
 	}
+	// SQLite gives its -wal and -shm files the database file's mode, so
+	// creating the file 0600 first keeps all three private to the daemon.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create database file: %w", err)
+	}
+	f.Close()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)",
 		sqliteBusyTimeout.Milliseconds())
 	write, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")

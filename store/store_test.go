@@ -99,9 +99,14 @@ func TestOpenSQLiteCreatesPrivateDirectory(t *testing.T) {
 	if fi.Mode().Perm() != 0o700 {
 		t.Errorf("directory mode %v, want 0700", fi.Mode().Perm())
 	}
-	for _, f := range []string{"x.db", "y.db"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+	for _, f := range []string{"x.db", "x.db-wal", "x.db-shm", "y.db"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
 			t.Error(err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
 		}
 	}
 }

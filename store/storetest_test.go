@@ -427,6 +427,21 @@ func testOverrides(t *testing.T, dsn string) {
 		t.Fatal("moved override does not report Moved")
 	}
 
+	// Across series: one query, ordered by series then original start.
+	across, err := s.OverridesBetween(ctx, week(0), week(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []calendar.Override{cancelled, moved, other}; len(across) != len(want) {
+		t.Fatalf("OverridesBetween = %+v, want %+v", across, want)
+	} else {
+		for i := range want {
+			if !overrideEqual(across[i], want[i]) {
+				t.Errorf("OverridesBetween[%d] =\n%+v\nwant\n%+v", i, across[i], want[i])
+			}
+		}
+	}
+
 	// Put replaces: the moved occurrence is now cancelled and no longer moved.
 	replaced := calendar.Override{SeriesID: "s_1", OriginalStart: week(1), Cancelled: true, CancelledBy: "manager",
 		CancelledAt: week(1).Add(-time.Hour), Updated: week(1).Add(-time.Hour)}
@@ -435,7 +450,7 @@ func testOverrides(t *testing.T, dsn string) {
 	}
 	check(week(1), week(2), replaced)
 
-	_, err := s.ListOverrides(ctx, "s_none", time.Time{}, time.Time{})
+	_, err = s.ListOverrides(ctx, "s_none", time.Time{}, time.Time{})
 	if err != nil {
 		t.Errorf("ListOverrides of an unknown series: %v", err)
 	}

@@ -240,6 +240,14 @@ func (h *Handler) seriesByTeam(r *http.Request, t dict) ([]teamGroup, int, error
 		return nil, 0, fmt.Errorf("list series: %w", err)
 	}
 	now := h.now()
+	allOverrides, err := h.store.OverridesBetween(ctx, now.AddDate(0, -2, 0), now.AddDate(2, 0, 0))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list overrides: %w", err)
+	}
+	overrides := map[string][]calendar.Override{}
+	for _, o := range allOverrides {
+		overrides[o.SeriesID] = append(overrides[o.SeriesID], o)
+	}
 	byTeam := map[string][]seriesRow{}
 	for _, se := range all {
 		row := seriesRow{
@@ -257,11 +265,7 @@ func (h *Handler) seriesByTeam(r *http.Request, t dict) ([]teamGroup, int, error
 			if err != nil {
 				return nil, 0, fmt.Errorf("series %s: timezone %q: %w", se.ID, se.Timezone, err)
 			}
-			ovs, err := h.store.ListOverrides(ctx, se.ID, now.AddDate(0, -2, 0), now.AddDate(2, 0, 0))
-			if err != nil {
-				return nil, 0, fmt.Errorf("overrides of %s: %w", se.ID, err)
-			}
-			if o, ok := se.Next(now, ovs); ok {
+			if o, ok := se.Next(now, overrides[se.ID]); ok {
 				st := o.Start.In(loc)
 				row.Next = fmt.Sprintf("%s (%s) %s", st.Format(time.DateOnly), t.Get(fmt.Sprintf("weekday_%d", st.Weekday())), st.Format("15:04"))
 				row.NextISO = st.Format(time.RFC3339)

@@ -31,12 +31,13 @@ func (cf *clientFlags) register(c *command, e env) {
 		server = defaultServer
 	}
 	c.fs.StringVar(&cf.server, "server", server, "daemon `URL` (env ONEONONE_SERVER)")
-	c.fs.StringVar(&cf.tokenFile, "token-file", "", "read the admin token from `FILE` (after env ONEONONE_TOKEN)")
+	c.fs.StringVar(&cf.tokenFile, "token-file", "", "read the admin token from `FILE` (wins over env ONEONONE_TOKEN)")
 	c.fs.StringVar(&cf.dataDir, "data", "./data", "data `DIR` whose admin.token is used when no other token is given")
 }
 
-// client builds an API client; the token is looked up in ONEONONE_TOKEN,
-// then --token-file, then DIR/admin.token.
+// client builds an API client; the token is looked up in --token-file,
+// then ONEONONE_TOKEN, then DIR/admin.token: what is said on the command
+// line wins over what the environment happens to hold.
 func (cf *clientFlags) client(e env) (*client, error) {
 	base, err := url.Parse(strings.TrimRight(cf.server, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -50,10 +51,10 @@ func (cf *clientFlags) client(e env) (*client, error) {
 }
 
 func (cf *clientFlags) token(e env) (string, error) {
-	if t := strings.TrimSpace(e.getenv("ONEONONE_TOKEN")); t != "" {
+	path := cf.tokenFile
+	if t := strings.TrimSpace(e.getenv("ONEONONE_TOKEN")); t != "" && path == "" {
 		return t, nil
 	}
-	path := cf.tokenFile
 	if path == "" {
 		path = filepath.Join(cf.dataDir, "admin.token")
 	}

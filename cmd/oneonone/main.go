@@ -64,7 +64,7 @@ Usage:
   oneonone healthcheck [--server URL]    exit 0 when the daemon answers /healthz (for container health checks)
 
 The series subcommands talk to --server (default http://localhost:8080, env
-ONEONONE_SERVER) with the admin token from ONEONONE_TOKEN, --token-file, or
+ONEONONE_SERVER) with the admin token from --token-file, ONEONONE_TOKEN, or
 ./data/admin.token (--data DIR/admin.token), in that order; healthcheck
 needs no token.
 

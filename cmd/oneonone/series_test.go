@@ -261,7 +261,8 @@ func TestTokenSources(t *testing.T) {
 		code    int
 	}{
 		{"env token", []string{"ONEONONE_TOKEN=" + d.token(t)}, []string{"--data", empty}, exitOK},
-		{"env wins over token file", []string{"ONEONONE_TOKEN=" + d.token(t)}, []string{"--token-file", wrongFile}, exitOK},
+		{"token file wins over env", []string{"ONEONONE_TOKEN=wrong"}, []string{"--token-file", tokenFile}, exitOK},
+		{"token file wins over env, wrong file", []string{"ONEONONE_TOKEN=" + d.token(t)}, []string{"--token-file", wrongFile}, exitError},
 		{"token file", nil, []string{"--token-file", tokenFile, "--data", empty}, exitOK},
 		{"token file wins over data dir", nil, []string{"--token-file", wrongFile, "--data", d.dataDir}, exitError},
 		{"data dir", nil, []string{"--data", d.dataDir}, exitOK},
