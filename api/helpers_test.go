@@ -37,7 +37,13 @@ type fixtureOption func(*Options)
 // newFixture starts a server on a fresh SQLite database.
 func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite:"+t.TempDir()+"/db", nil)
+	return newFixtureDSN(t, "sqlite:"+t.TempDir()+"/db", opts...)
+}
+
+// newFixtureDSN starts a server on the empty database at dsn.
+func newFixtureDSN(t testing.TB, dsn string, opts ...fixtureOption) *fixture {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn, nil)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
