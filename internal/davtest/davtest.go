@@ -225,7 +225,9 @@ type Response struct {
 }
 
 // ETag is the ETag header without quotes.
-func (r Response) ETag() string { return strings.Trim(strings.TrimPrefix(r.Header.Get("ETag"), "W/"), `"`) }
+func (r Response) ETag() string {
+	return strings.Trim(strings.TrimPrefix(r.Header.Get("ETag"), "W/"), `"`)
+}
 
 // Do sends one raw request to ref (resolved against the server root),
 // with basic auth, and reads the answer. It never goes through our CalDAV
