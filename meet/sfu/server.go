@@ -1,0 +1,298 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/oneonone/oneonone/meet/signal"
+)
+
+// ErrClosed is returned by Join once the server is closing.
+var ErrClosed = errors.New("sfu: server closed")
+
+// Server holds the media sockets and the rooms.
+type Server struct {
+	cfg Config
+	api *webrtc.API
+
+	udp    *net.UDPConn
+	udpMux ice.UDPMux
+	tcpL   net.Listener
+	tcpMux ice.TCPMux
+
+	mu     sync.Mutex
+	rooms  map[string]*room
+	closed bool
+	joins  sync.WaitGroup // Join calls in progress
+
+	roomsActive  atomic.Int64
+	participants atomic.Int64
+}
+
+// Stats are the server's gauges, read by the metrics layer.
+type Stats struct {
+	RoomsActive  int // rooms with at least one participant
+	Participants int // connected participants over all rooms
+}
+
+// Stats returns the current gauges.
+func (s *Server) Stats() Stats {
+	return Stats{RoomsActive: int(s.roomsActive.Load()), Participants: int(s.participants.Load())}
+}
+
+// UDPAddr and TCPAddr are the media sockets' addresses (useful with port 0).
+func (s *Server) UDPAddr() *net.UDPAddr { return s.udp.LocalAddr().(*net.UDPAddr) }
+
+// TCPAddr is nil when ICE-TCP is disabled.
+func (s *Server) TCPAddr() *net.TCPAddr {
+	if s.tcpL == nil {
+		return nil
+	}
+	return s.tcpL.Addr().(*net.TCPAddr)
+}
+
+// NewServer opens the media sockets and prepares the WebRTC stack.
+func NewServer(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, rooms: make(map[string]*room)}
+	var ip net.IP
+	if cfg.ListenIP != "" {
+		ip = net.ParseIP(cfg.ListenIP)
+	}
+	s.udp, err = net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: media udp port: %w", err)
+	}
+	// Many rooms share this socket: a small buffer overflows between two
+	// reads long before the CPU is busy (seen with Galène at ~30 rooms).
+	if err := s.udp.SetReadBuffer(cfg.SocketBuffer); err != nil {
+		cfg.Logger.Warn("sfu: udp read buffer", "err", err)
+	}
+	if err := s.udp.SetWriteBuffer(cfg.SocketBuffer); err != nil {
+		cfg.Logger.Warn("sfu: udp write buffer", "err", err)
+	}
+	logs := logging.NewDefaultLoggerFactory()
+	logs.DefaultLogLevel = logging.LogLevelError
+	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), s.udp)
+	if cfg.TCPPort >= 0 {
+		s.tcpL, err = net.Listen("tcp", net.JoinHostPort(ipString(ip), strconv.Itoa(cfg.TCPPort)))
+		if err != nil {
+			s.udpMux.Close()
+			return nil, fmt.Errorf("sfu: media tcp port: %w", err)
+		}
+		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), s.tcpL, 64)
+	}
+	s.api, err = s.newAPI(ip, logs)
+	if err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+	return s, nil
+}
+
+func ipString(ip net.IP) string {
+	if ip == nil {
+		return ""
+	}
+	return ip.String()
+}
+
+// Codecs: one per kind, so a participant's fixed send tracks can be bound
+// before the other participant has published anything (see participant).
+// No RTX: retransmissions travel on the media SSRC, answered from the
+// server's packet cache.
+func registerCodecs(m *webrtc.MediaEngine) error {
+	videoFB := []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBGoogREMB},
+		{Type: webrtc.TypeRTCPFBTransportCC},
+		{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+		{Type: webrtc.TypeRTCPFBNACK},
+		{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: opusCodec,
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
+	vp8 := vp8Codec
+	vp8.RTCPFeedback = videoFB
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8, PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
+		return err
+	}
+	// Only extensions the server itself uses are negotiated, so a browser
+	// never receives one it did not agree to: mid helps demultiplex the
+	// bundle, transport-cc carries the publisher's bandwidth estimate.
+	// Forwarded packets are stripped of all extensions (forward.go).
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		for _, uri := range []string{sdp.SDESMidURI, sdp.TransportCCURI} {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, kind); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var (
+	opusCodec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+		RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}}
+	vp8Codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+)
+
+func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := registerCodecs(m); err != nil {
+		return nil, fmt.Errorf("sfu: codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	// Receiving side: ask the publisher for lost packets. Sending side:
+	// answer the subscriber's NACKs from a cache of what we sent, so a
+	// loss on the downlink never travels back to the publisher.
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := nack.NewResponderInterceptor(nack.ResponderSize(1024))
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(gen)
+	ir.Add(resp)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	// transport-cc feedback on what the publisher sends, so the browser's
+	// own estimator adapts its uplink.
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+
+	var se webrtc.SettingEngine
+	se.LoggerFactory = logs
+	se.SetICEUDPMux(s.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if s.tcpMux != nil {
+		se.SetICETCPMux(s.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if ip != nil && ip.IsLoopback() {
+		se.SetIncludeLoopbackCandidate(true)
+	}
+	if s.cfg.PublicIP != "" {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        []string{s.cfg.PublicIP},
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+		}); err != nil {
+			return nil, fmt.Errorf("sfu: %w", err)
+		}
+	}
+	// GCM costs a fifth of CM-HMAC-SHA1 per packet; keep the latter for
+	// old clients.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// Close tells every participant "bye", waits for their Join calls to
+// return and closes the media sockets.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	var ps []*participant
+	for _, r := range s.rooms {
+		for i := range r.slots {
+			if p := r.slots[i].Load(); p != nil {
+				ps = append(ps, p)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range ps {
+		p.stop(leaveServerClosed)
+	}
+	s.joins.Wait()
+	s.closeSockets()
+	return nil
+}
+
+func (s *Server) closeSockets() {
+	if s.tcpMux != nil {
+		s.tcpMux.Close()
+	}
+	if s.udpMux != nil {
+		s.udpMux.Close()
+	}
+	if s.tcpL != nil {
+		s.tcpL.Close()
+	}
+	s.udp.Close()
+}
+
+// Send delivers m to the participant of role in room, if present (the
+// agenda's live updates). It never blocks.
+func (s *Server) Send(roomID, role string, m signal.Message) error {
+	i, err := roleIndex(role)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	r := s.rooms[roomID]
+	s.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	if p := r.slots[i].Load(); p != nil {
+		return p.conn.Send(m)
+	}
+	return nil
+}
+
+// Join runs one participant's session in room roomID, in slot role, over
+// conn, and returns when the participant leaves, is replaced, is dropped,
+// or the server closes; it closes conn before returning.
+//
+// The contract with the caller: identity is checked before Join. If the
+// slot is taken, the new connection is taken to be the same person (a
+// reload, a second tab) and replaces the old one, which gets "bye"
+// {"reason":"replaced"}. A different person must have been refused by the
+// caller, since only the pair's two identities map to the two roles.
+func (s *Server) Join(ctx context.Context, roomID, role string, conn signal.Conn) error {
+	slot, err := roleIndex(role)
+	if err != nil {
+		conn.Close("bad role")
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Send(signal.Message{Type: signal.TypeBye, Data: &signal.Bye{Reason: leaveServerClosed}})
+		conn.Close(leaveServerClosed)
+		return ErrClosed
+	}
+	s.joins.Add(1)
+	s.mu.Unlock()
+	defer s.joins.Done()
+	return s.join(ctx, roomID, slot, conn)
+}
