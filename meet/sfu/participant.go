@@ -55,12 +55,12 @@ type participant struct {
 	pc   *webrtc.PeerConnection
 	log  *slog.Logger
 
-	out [2]*downTrack                 // what this participant receives: audio, video
-	up  [2]atomic.Pointer[upTrack]    // what it publishes
-	snd [2]*webrtc.RTPSender          // senders of out
-	ctx context.Context               // ends the session
-	end context.CancelCauseFunc       // cause: a leaveReason
-	wg  sync.WaitGroup                // every goroutine of this participant
+	out [2]*downTrack              // what this participant receives: audio, video
+	up  [2]atomic.Pointer[upTrack] // what it publishes
+	snd [2]*webrtc.RTPSender       // senders of out
+	ctx context.Context            // ends the session
+	end context.CancelCauseFunc    // cause: a leaveReason
+	wg  sync.WaitGroup             // every goroutine of this participant
 
 	negotiate chan struct{} // coalesced requests for a new offer
 	restart   atomic.Bool   // next offer restarts ICE
