@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
@@ -37,7 +40,8 @@ type harness struct {
 func newHarness(t testing.TB, mod func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t}
-	cfg := Config{ListenIP: "127.0.0.1", AnswerTimeout: 3 * time.Second}
+	cfg := Config{ListenIP: "127.0.0.1", AnswerTimeout: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	cfg.OnJoin = func(room, role string, _ time.Time) { h.record("join " + room + " " + role) }
 	cfg.OnLeave = func(room, role string, _ time.Time) { h.record("leave " + room + " " + role) }
 	if mod != nil {
@@ -58,6 +62,13 @@ func newHarness(t testing.TB, mod func(*Config)) *harness {
 	h.url = "ws" + strings.TrimPrefix(h.http.URL, "http") + "/ws"
 	t.Cleanup(h.close)
 	return h
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 func (h *harness) close() {
@@ -104,6 +115,7 @@ type client struct {
 	seqSeen   sync.Map // uint16 → *atomic.Int64, received video sequence numbers
 	lastSeq   atomic.Int64
 
+	net       *freezableDialer
 	msgs      chan signal.Message // everything but offers
 	frozen    atomic.Bool
 	badAnswer atomic.Bool // answer the next offer with garbage
@@ -132,7 +144,9 @@ func (h *harness) dial(room, role string, marker byte, o clientOpts) *client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &client{t: t, role: role, marker: marker, ctx: ctx, cancel: cancel, msgs: make(chan signal.Message, 256)}
-	conn, err := signal.Dial(ctx, h.url+"?room="+room+"&role="+role, signal.Options{}, nil)
+	c.net = &freezableDialer{}
+	conn, err := signal.Dial(ctx, h.url+"?room="+room+"&role="+role, signal.Options{},
+		&websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: c.net.DialContext}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +349,60 @@ func (c *client) publish() {
 }
 
 // freeze makes the client stop answering anything: no pongs, no media.
-func (c *client) freeze() { c.frozen.Store(true) }
+func (c *client) freeze() {
+	c.frozen.Store(true)
+	c.net.freeze()
+}
+
+// freezableDialer dials TCP connections whose reads can be stopped, so a
+// client can go silent without closing anything, like a crashed laptop.
+type freezableDialer struct {
+	mu     sync.Mutex
+	conns  []*freezableConn
+	frozen bool
+}
+
+func (d *freezableDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	conn, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	fc := &freezableConn{Conn: conn, frozen: make(chan struct{}), closed: make(chan struct{})}
+	d.mu.Lock()
+	d.conns = append(d.conns, fc)
+	d.mu.Unlock()
+	return fc, nil
+}
+
+func (d *freezableDialer) freeze() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		c.freezeOnce.Do(func() { close(c.frozen) })
+	}
+}
+
+type freezableConn struct {
+	net.Conn
+	freezeOnce, closeOnce sync.Once
+	frozen, closed        chan struct{}
+}
+
+func (c *freezableConn) Read(b []byte) (int, error) {
+	select {
+	case <-c.frozen:
+		<-c.closed
+		return 0, net.ErrClosed
+	default:
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *freezableConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
 
 func (c *client) leave() {
 	c.conn.Send(signal.Message{Type: signal.TypeBye, Data: &signal.Bye{Reason: "leaving"}})

@@ -41,6 +41,7 @@ type room struct {
 
 const (
 	maxPendingCandidates = 64
+	maxAnswerAttempts    = 3
 	keyframeMinInterval  = 300 * time.Millisecond
 	initialEstimate      = 2_500_000
 	minEstimate          = 150_000
@@ -64,6 +65,7 @@ type participant struct {
 
 	negotiate chan struct{} // coalesced requests for a new offer
 	restart   atomic.Bool   // next offer restarts ICE
+	awaiting  atomic.Bool   // an offer waits for its answer
 	answers   chan signal.Message
 	keyframe  chan struct{} // coalesced keyframe requests to this publisher
 
@@ -320,6 +322,10 @@ func (p *participant) refuse(m signal.Message, code, msg string) {
 func (p *participant) handle(m signal.Message) {
 	switch m.Type {
 	case signal.TypeAnswer:
+		if !p.awaiting.Load() {
+			p.refuse(m, signal.CodeBadState, "no offer is waiting for an answer")
+			return
+		}
 		select {
 		case p.answers <- m:
 		default:
@@ -364,30 +370,18 @@ func (p *participant) handle(m signal.Message) {
 // offer is in flight (have-local-offer) are coalesced into the next one,
 // so there is never a glare with ourselves.
 func (p *participant) negotiateLoop() {
-	failures := 0
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.negotiate:
 		}
-		err := p.offer()
-		var pe *signal.ProtocolError
-		switch {
-		case err == nil:
-			failures = 0
-		case errors.As(err, &pe):
-			if failures++; failures >= 3 {
-				p.stop(leaveBadAnswers)
-				return
-			}
-			p.requestNegotiation()
-		default:
-			if p.ctx.Err() == nil {
-				p.log.Warn("sfu: negotiation", "err", err)
-			}
+		if err := p.offer(); err != nil {
 			var lr leaveReason
 			if !errors.As(err, &lr) {
+				if p.ctx.Err() == nil {
+					p.log.Warn("sfu: negotiation", "err", err)
+				}
 				lr = leaveInternal
 			}
 			p.stop(lr)
@@ -418,32 +412,38 @@ func (p *participant) offer() error {
 	case <-p.ctx.Done():
 		return context.Cause(p.ctx)
 	}
-	select { // a stale answer must not answer this offer
-	case <-p.answers:
-	default:
-	}
-	if err := p.conn.Send(signal.Message{Type: signal.TypeOffer, ID: id, Data: &signal.SessionDescription{SDP: p.pc.LocalDescription().SDP}}); err != nil {
-		return leaveGone
-	}
-	timer := time.NewTimer(p.srv.cfg.AnswerTimeout)
-	defer timer.Stop()
-	var m signal.Message
-	select {
-	case m = <-p.answers:
-	case <-timer.C:
-		return leaveNoAnswer
-	case <-p.ctx.Done():
-		return context.Cause(p.ctx)
-	}
-	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.Data.(*signal.SessionDescription).SDP}
-	if err := p.pc.SetRemoteDescription(answer); err != nil {
-		// Back to stable so the next offer starts clean.
-		if rerr := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); rerr != nil {
-			return fmt.Errorf("rollback after a bad answer: %w", rerr)
+	// pion cannot roll a local offer back, so a refused answer gets the
+	// same offer again under a new id; the client, stable after its own
+	// answer, treats it as a renegotiation and answers anew.
+	for attempt := 1; ; attempt++ {
+		select { // a stale answer must not answer this offer
+		case <-p.answers:
+		default:
 		}
-		pe := &signal.ProtocolError{Code: signal.CodeBadSDP, ID: m.ID, Message: "answer refused: " + truncate(err.Error(), 200)}
-		p.conn.Send(signal.ErrorMessage(pe))
-		return pe
+		if attempt > 1 {
+			p.mu.Lock()
+			p.offerSerial++
+			id = "o" + strconv.Itoa(p.offerSerial)
+			p.mu.Unlock()
+		}
+		p.awaiting.Store(true) // before sending: the answer may be quick
+		if err := p.conn.Send(signal.Message{Type: signal.TypeOffer, ID: id, Data: &signal.SessionDescription{SDP: p.pc.LocalDescription().SDP}}); err != nil {
+			return leaveGone
+		}
+		m, err := p.awaitAnswer()
+		p.awaiting.Store(false)
+		if err != nil {
+			return err
+		}
+		answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.Data.(*signal.SessionDescription).SDP}
+		err = p.pc.SetRemoteDescription(answer)
+		if err == nil {
+			break
+		}
+		p.conn.Send(signal.ErrorMessage(&signal.ProtocolError{Code: signal.CodeBadSDP, ID: m.ID, Message: "answer refused: " + truncate(err.Error(), 200)}))
+		if attempt == maxAnswerAttempts {
+			return leaveBadAnswers
+		}
 	}
 	p.mu.Lock()
 	p.haveRemote = true
@@ -456,6 +456,19 @@ func (p *participant) offer() error {
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+func (p *participant) awaitAnswer() (signal.Message, error) {
+	timer := time.NewTimer(p.srv.cfg.AnswerTimeout)
+	defer timer.Stop()
+	select {
+	case m := <-p.answers:
+		return m, nil
+	case <-timer.C:
+		return signal.Message{}, leaveNoAnswer
+	case <-p.ctx.Done():
+		return signal.Message{}, context.Cause(p.ctx)
+	}
 }
 
 func truncate(s string, n int) string {

@@ -1,8 +1,13 @@
 package sfu
 
 import (
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/oneonone/oneonone/meet/signal"
 )
@@ -35,5 +40,220 @@ func TestTwoParticipantsExchangeMedia(t *testing.T) {
 	want := []string{"join r1 manager", "join r1 report", "leave r1 report", "leave r1 manager"}
 	if got := h.eventsSnapshot(); len(got) != 4 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
 		t.Fatalf("attendance %v, want %v", got, want)
+	}
+}
+
+// The race a mature SFU was seen to lose: one participant publishes at the
+// very moment the other joins. The joiner must get the stream every time.
+func TestPublishWhileOtherJoins(t *testing.T) {
+	h := newHarness(t, nil)
+	for i := range 20 {
+		room := "race" + string(rune('a'+i))
+		var a, b *client
+		done := make(chan struct{})
+		go func() {
+			a = h.dial(room, RoleManager, 1, clientOpts{})
+			close(done)
+		}()
+		b = h.dial(room, RoleReport, 2, clientOpts{})
+		<-done
+		// Both say join at the same moment; both already publish.
+		go a.conn.Send(signal.Message{Type: signal.TypeJoin})
+		b.conn.Send(signal.Message{Type: signal.TypeJoin})
+		b.waitMedia(1, 10, 10*time.Second)
+		a.waitMedia(2, 10, 10*time.Second)
+		a.leave()
+		b.leave()
+	}
+}
+
+// A reload: a new connection for the same slot replaces the old one. The
+// old gets "bye replaced", the other side keeps its session (no new offer)
+// and gets the new connection's media, and attendance sees one stay.
+func TestRejoinReplacesAndRenegotiates(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{})
+	b := h.join("r", RoleReport, 2, clientOpts{})
+	a.waitMedia(2, 10, 10*time.Second)
+	b.waitMedia(1, 10, 10*time.Second)
+
+	b2 := h.join("r", RoleReport, 3, clientOpts{})
+	if bye := b.waitMsg(signal.TypeBye, 5*time.Second).Data.(*signal.Bye); bye.Reason != "replaced" {
+		t.Fatalf("old connection got bye %q, want replaced", bye.Reason)
+	}
+	a.waitMedia(3, 10, 10*time.Second)
+	b2.waitMedia(1, 10, 10*time.Second)
+	if n := a.offers.Load(); n != 1 {
+		t.Fatalf("the manager got %d offers, want 1: a reload of the other side must not renegotiate", n)
+	}
+
+	// The report leaves for good, then comes back: the manager's
+	// downstream continues from the new source.
+	b2.leave()
+	a.waitMsg(signal.TypePeerLeft, 5*time.Second)
+	b3 := h.join("r", RoleReport, 4, clientOpts{})
+	a.waitMsg(signal.TypePeerJoined, 5*time.Second)
+	a.waitMedia(4, 10, 10*time.Second)
+	b3.waitMedia(1, 10, 10*time.Second)
+
+	// An ICE restart asked by the client renegotiates its own session only.
+	b3.conn.Send(signal.Message{Type: signal.TypeICERestart})
+	if err := waitFor(5*time.Second, func() bool { return b3.offers.Load() == 2 }); err != nil {
+		t.Fatalf("no offer after ice-restart: %v", err)
+	}
+	b3.waitMedia(1, 10, 10*time.Second)
+	a.waitMedia(4, 10, 10*time.Second)
+
+	want := []string{"join r manager", "join r report", "leave r report", "join r report"}
+	got := h.eventsSnapshot()
+	if len(got) != len(want) {
+		t.Fatalf("attendance %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("attendance %v, want %v", got, want)
+		}
+	}
+}
+
+// A client that stops answering (no pongs, no media) is dropped; the other
+// participant keeps its session and gets the next joiner's media.
+func TestUnresponsiveClientDropped(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{})
+	b := h.join("r", RoleReport, 2, clientOpts{})
+	a.waitMedia(2, 10, 10*time.Second)
+	b.freeze()
+	a.waitMsg(signal.TypePeerLeft, 5*time.Second)
+	if st := h.srv.Stats(); st.Participants != 1 {
+		t.Fatalf("stats %+v, want the frozen client gone", st)
+	}
+	b2 := h.join("r", RoleReport, 3, clientOpts{})
+	a.waitMedia(3, 10, 10*time.Second)
+	b2.waitMedia(1, 10, 10*time.Second)
+	if n := a.offers.Load(); n != 1 {
+		t.Fatalf("the manager got %d offers, want 1", n)
+	}
+}
+
+// Garbage from one participant earns it an error; the room, and the other
+// participant's media, are unaffected.
+func TestGarbageRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{})
+	b := h.dial("r", RoleReport, 2, clientOpts{})
+	b.badAnswer.Store(true)
+	b.conn.Send(signal.Message{Type: signal.TypeJoin})
+	e := b.waitMsg(signal.TypeError, 5*time.Second).Data.(*signal.ProtocolError)
+	if e.Code != signal.CodeBadSDP {
+		t.Fatalf("got error %+v, want bad_sdp", e)
+	}
+	// A fresh offer follows, answered properly this time.
+	a.waitMedia(2, 10, 10*time.Second)
+	b.waitMedia(1, 10, 10*time.Second)
+
+	aBefore := a.recv[1].Load()
+	for _, tt := range []struct {
+		name string
+		msg  signal.Message
+		code string
+	}{
+		{"oversized", signal.Message{Type: signal.TypeBye, Data: &signal.Bye{Reason: strings.Repeat("x", 70<<10)}}, signal.CodeTooLarge},
+		{"offer from a client", signal.Message{Type: signal.TypeOffer, Data: &signal.SessionDescription{SDP: "v=0"}}, signal.CodeBadState},
+		{"answer without offer", signal.Message{Type: signal.TypeAnswer, Data: &signal.SessionDescription{SDP: "v=0"}}, signal.CodeBadState},
+		{"second join", signal.Message{Type: signal.TypeJoin}, signal.CodeBadState},
+		{"garbage candidate", signal.Message{Type: signal.TypeCandidate, Data: &signal.Candidate{Candidate: "candidate:nonsense"}}, signal.CodeBadData},
+	} {
+		t.Log(tt.name)
+		if err := b.conn.Send(tt.msg); err != nil {
+			t.Fatal(err)
+		}
+		if e := b.waitMsg(signal.TypeError, 5*time.Second).Data.(*signal.ProtocolError); e.Code != tt.code {
+			t.Fatalf("%s: got %+v, want %s", tt.name, e, tt.code)
+		}
+	}
+	a.waitMedia(2, 10, 10*time.Second)
+	b.waitMedia(1, 10, 10*time.Second)
+	if a.recv[1].Load() <= aBefore {
+		t.Fatal("the other participant's media stopped")
+	}
+	if st := h.srv.Stats(); st.Participants != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Feedback: a subscriber's NACK is answered from the server's cache (the
+// publisher never sees it), its PLI reaches the publisher, a keyframe is
+// requested when a subscriber joins, and REMB reaches the publisher.
+func TestFeedback(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{})
+	a.waitMsg(signal.TypeJoined, 5*time.Second)
+	time.Sleep(300 * time.Millisecond) // let the PLI rate limit pass
+	plisBefore := a.plis.Load()
+	b := h.join("r", RoleReport, 2, clientOpts{noReplay: true})
+	b.waitMedia(1, 20, 10*time.Second)
+	if err := waitFor(3*time.Second, func() bool { return a.plis.Load() > plisBefore }); err != nil {
+		t.Fatal("no keyframe request to the publisher when the subscriber joined")
+	}
+
+	// NACK one received packet: it must arrive a second time.
+	seq := uint16(b.lastSeq.Load())
+	ssrc := b.videoSSRC.Load()
+	nacksBefore := a.nacksIn.Load()
+	if err := b.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: seq}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(3*time.Second, func() bool {
+		v, ok := b.seqSeen.Load(seq)
+		return ok && v.(*atomic.Int64).Load() >= 2
+	}); err != nil {
+		t.Fatalf("packet %d not retransmitted: %v", seq, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if a.nacksIn.Load() != nacksBefore {
+		t.Fatal("the NACK travelled to the publisher instead of being answered from the cache")
+	}
+
+	time.Sleep(400 * time.Millisecond)
+	plisBefore = a.plis.Load()
+	if err := b.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(3*time.Second, func() bool { return a.plis.Load() > plisBefore }); err != nil {
+		t.Fatal("the subscriber's PLI did not reach the publisher")
+	}
+	if err := waitFor(3*time.Second, func() bool { return a.rembs.Load() > 0 }); err != nil {
+		t.Fatal("no bandwidth estimate reached the publisher")
+	}
+}
+
+// Media over ICE-TCP only, for networks that block UDP.
+func TestICETCP(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{network: webrtc.NetworkTypeTCP4})
+	b := h.join("r", RoleReport, 2, clientOpts{network: webrtc.NetworkTypeTCP4})
+	a.waitMedia(2, 10, 10*time.Second)
+	b.waitMedia(1, 10, 10*time.Second)
+}
+
+// Close says bye to everyone and ends their sessions.
+func TestServerClose(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{})
+	b := h.join("r", RoleReport, 2, clientOpts{})
+	a.waitMedia(2, 5, 10*time.Second)
+	h.srv.Close()
+	for _, c := range []*client{a, b} {
+		if bye := c.waitMsg(signal.TypeBye, 5*time.Second).Data.(*signal.Bye); bye.Reason != leaveServerClosed {
+			t.Fatalf("%s got bye %q", c.role, bye.Reason)
+		}
+	}
+	if st := h.srv.Stats(); st != (Stats{}) {
+		t.Fatalf("stats after close %+v", st)
+	}
+	c := h.dial("r", RoleManager, 1, clientOpts{noPublish: true})
+	if bye := c.waitMsg(signal.TypeBye, 5*time.Second).Data.(*signal.Bye); bye.Reason != leaveServerClosed {
+		t.Fatalf("join after close got bye %q", bye.Reason)
 	}
 }
