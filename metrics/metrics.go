@@ -64,6 +64,9 @@ type Options struct {
 	// longest without a held 1on1 first.
 	PerSeries bool
 	MaxPairs  int
+	// PairKey, when set, keys the pair hash instead of the key the store
+	// keeps (tests use it for stable output).
+	PairKey []byte
 	// Calendars are the configured calendars.
 	Calendars []Calendar
 	// Rooms, when set, is read at scrape time: rooms with someone in them
@@ -128,7 +131,7 @@ func New(opt Options) (*Metrics, error) {
 	if opt.Version == "" {
 		opt.Version = "devel"
 	}
-	m := &Metrics{opt: opt, reg: prometheus.NewRegistry(), runtime: prometheus.NewRegistry()}
+	m := &Metrics{opt: opt, reg: prometheus.NewRegistry(), runtime: prometheus.NewRegistry(), key: opt.PairKey}
 	m.snap.Store(emptySnapshot())
 
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
