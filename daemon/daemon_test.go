@@ -47,6 +47,12 @@ type running struct {
 // accepts connections.
 func start(t *testing.T, dataDir string) *running {
 	t.Helper()
+	return startWith(t, dataDir, func(*config.Config) {})
+}
+
+// startWith is start with a change to the default config.
+func startWith(t *testing.T, dataDir string, change func(*config.Config)) *running {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +60,7 @@ func start(t *testing.T, dataDir string) *running {
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Listen = ln.Addr().String()
+	change(&cfg)
 	r := &running{stdout: &syncBuffer{}, logs: &syncBuffer{}}
 	logger := slog.New(slog.NewTextHandler(r.logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
