@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/emersion/go-ical"
 
@@ -77,6 +78,9 @@ func ParseEvent(data []byte) (ev calendar.Event, err error) {
 	ev.Sequence = sequence(master)
 	if p := master.Props.Get(ical.PropRecurrenceRule); p != nil {
 		ev.RRule = strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(p.Value)), "RRULE:")
+		if strings.ContainsFunc(ev.RRule, unicode.IsControl) {
+			return calendar.Event{}, errors.New("caldav: RRULE holds a control character")
+		}
 	}
 	ev.Summary = text(master, ical.PropSummary)
 	ev.Description = text(master, ical.PropDescription)
@@ -85,6 +89,7 @@ func ParseEvent(data []byte) (ev calendar.Event, err error) {
 	ev.Status = calendar.EventStatus(strings.ToUpper(text(master, ical.PropStatus)))
 	if p := master.Props.Get(ical.PropOrganizer); p != nil {
 		ev.Organizer = attendee(p)
+		ev.Organizer.PartStat = calendar.PartStat(strings.ToUpper(p.Params.Get("PARTSTAT")))
 	}
 	ev.Attendees = attendees(master)
 	if p := master.Props.Get(ical.PropLastModified); p != nil {

@@ -11,7 +11,9 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/emersion/go-ical"
 
@@ -153,11 +155,20 @@ func EventCalendar(e calendar.Event, now time.Time) (*ical.Calendar, error) {
 		events = append(events, c)
 	}
 	if loc != time.UTC {
-		cal.Children = append(cal.Children, vtimezone(loc, first-1, last+tzYearsAhead))
+		// zoneTransitions loops forever on ranges reaching 2040: past
+		// tzdata's table, time.ZoneBounds answers a zone that ends where
+		// it started at the end of leap years. Probe at most to
+		// lastProbedYear; the yearly rules found there are open-ended
+		// and carry on for later events.
+		first, last = min(first-1, lastProbedYear-1), min(last+tzYearsAhead, lastProbedYear)
+		cal.Children = append(cal.Children, vtimezone(loc, first, last))
 	}
 	cal.Children = append(cal.Children, events...)
 	return cal, nil
 }
+
+// lastProbedYear bounds VTIMEZONE probing (see EventCalendar).
+const lastProbedYear = 2037
 
 // eventComponent writes the properties a master and its exceptions share.
 func eventComponent(e calendar.Event, now time.Time) *ical.Component {
@@ -169,7 +180,14 @@ func eventComponent(e calendar.Event, now time.Time) *ical.Component {
 		c.Props.SetText(ical.PropSummary, clean(e.Summary))
 	}
 	if e.Description != "" {
-		c.Props.SetText(ical.PropDescription, e.Description)
+		// Keep line breaks, drop other control characters (a lone CR
+		// would break the content line).
+		c.Props.SetText(ical.PropDescription, strings.Map(func(r rune) rune {
+			if r != '\n' && unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, strings.ReplaceAll(e.Description, "\r\n", "\n")))
 	}
 	if e.Location != "" {
 		c.Props.SetText(ical.PropLocation, clean(e.Location))
