@@ -22,6 +22,10 @@ type State string
 const (
 	StateActive State = "active"
 	StatePaused State = "paused"
+	// StateDetached marks a series whose calendar event someone deleted in
+	// the calendar. The daemon does not recreate it; setting the state back
+	// to active does.
+	StateDetached State = "detached"
 )
 
 // Cadence names of the built-in rhythms. Any other cadence is a raw RRULE
