@@ -373,7 +373,8 @@ func CadenceInterval(cadence string) (d time.Duration, ok bool) {
 			unit = map[string]time.Duration{"DAILY": day, "WEEKLY": 7 * day, "MONTHLY": 31 * day, "YEARLY": 366 * day}[v]
 		case "INTERVAL":
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
+			// Far beyond any meeting rhythm, and it would overflow.
+			if err != nil || n < 1 || n > 1000 {
 				return 0, false
 			}
 			interval = n
