@@ -128,7 +128,16 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		logger.Info("admin token", "path", tokenPath)
 	}
 
-	handler := api.New(api.Options{
+	// Background loops stop (deferred) before the store closes.
+	w := newWorkers(ctx, logger)
+	defer w.stop()
+	m, err := startMetrics(w, cfg, st, opts.Version, logger)
+	if err != nil {
+		closeListener()
+		return fmt.Errorf("metrics: %w", err)
+	}
+
+	apiHandler := api.New(api.Options{
 		Store:        st,
 		AdminToken:   token,
 		PublicURL:    cfg.BaseURL(),
@@ -137,6 +146,11 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Version:      opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 	})
+	// /metrics sits beside the API rather than in it: Prometheus scrapes
+	// it without the admin token, and scrapes are not worth a log line.
+	handler := http.NewServeMux()
+	handler.Handle("GET /metrics", m.Handler())
+	handler.Handle("/", apiHandler)
 
 	ln := opts.Listener
 	if ln == nil {

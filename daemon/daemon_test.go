@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -263,4 +264,24 @@ func TestListenFailureReleasesDataDir(t *testing.T) {
 		t.Fatalf("data dir still locked after a failed start: %v", err)
 	}
 	l.release()
+}
+
+// TestServesMetricsWithoutToken: Prometheus scrapes /metrics without the
+// admin token, and the daemon's collectors are there from the first scrape.
+func TestServesMetricsWithoutToken(t *testing.T) {
+	d := start(t, filepath.Join(t.TempDir(), "data"))
+	resp, err := http.Get(d.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", resp.StatusCode)
+	}
+	for _, want := range []string{`oneonone_build_info{goversion="`, `version="test"`, "oneonone_series_overdue", "process_resident_memory_bytes"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
