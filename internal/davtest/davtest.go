@@ -48,6 +48,8 @@ type Server struct {
 	SyncData bool
 	// Auth says whether the server checks the password.
 	Auth bool
+	// storage is the directory that maps to Root's path "/".
+	storage string
 }
 
 const (
@@ -87,7 +89,8 @@ mask_passwords = True
 	root := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	start(t, "radicale", exec.Command(bin, "--config", conf), root, dir)
 	s := Server{Name: "radicale", Root: root, URL: root + user + "/1on1/", Username: user, Password: password,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}, SyncCollection: true, CTag: true, SyncData: true, Auth: true}
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, SyncCollection: true, CTag: true, SyncData: true, Auth: true,
+		storage: filepath.Join(dir, "collections", "collection-root")}
 	if err := s.MakeCalendar(context.Background(), s.URL); err != nil {
 		t.Fatalf("davtest: radicale: %v", err)
 	}
@@ -108,7 +111,8 @@ func Xandikos(t testing.TB) Server {
 		"--current-user-principal", "/"+user+"/", "-l", "127.0.0.1", "-p", fmt.Sprint(port))
 	start(t, "xandikos", cmd, root, dir)
 	return Server{Name: "xandikos", Root: root, URL: root + user + "/calendars/calendar/", Username: user, Password: password,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}, SyncCollection: true, CTag: true}
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, SyncCollection: true, CTag: true,
+		storage: filepath.Join(dir, "data")}
 }
 
 // Each runs f once per server, as a subtest named after it.
@@ -345,4 +349,55 @@ func (s Server) Query(ctx context.Context, ref string) ([]Object, error) {
 		return nil, fmt.Errorf("REPORT calendar-query %s: HTTP %d: %s", ref, r.Status, r.Body)
 	}
 	return parseObjects(r.Body)
+}
+
+// ListETags lists the collection at ref the way a client without
+// sync-collection or ctag does (vdirsyncer): PROPFIND depth 1 for every
+// getetag. It returns how many objects it saw.
+func (s Server) ListETags(ctx context.Context, ref string) (int, error) {
+	r, err := s.Do(ctx, "PROPFIND", ref, http.Header{"Depth": {"1"}, "Content-Type": {"application/xml; charset=utf-8"}},
+		[]byte(`<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>`))
+	if err != nil {
+		return 0, fmt.Errorf("PROPFIND %s: %w", ref, err)
+	}
+	if r.Status != http.StatusMultiStatus {
+		return 0, fmt.Errorf("PROPFIND %s: HTTP %d", ref, r.Status)
+	}
+	objs, err := parseListing(r.Body)
+	return objs, err
+}
+
+// Seed writes objects (file name → iCalendar text) straight into the
+// storage of the existing collection at ref, bypassing HTTP, because both
+// servers take ~30 ms per PUT, one at a time. For benchmarks that need
+// thousands of objects; what is measured must come after.
+func (s Server) Seed(t testing.TB, ref string, objects map[string]string) {
+	t.Helper()
+	base, _ := url.Parse(s.Root)
+	u, err := base.Parse(ref)
+	if err != nil {
+		t.Fatalf("davtest: seed %s: %v", ref, err)
+	}
+	dir := filepath.Join(s.storage, filepath.FromSlash(strings.Trim(u.Path, "/")))
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("davtest: seed: collection %s has no storage: %v", u.Path, err)
+	}
+	for name, data := range objects {
+		if strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+			t.Fatalf("davtest: seed: bad object name %q", name)
+		}
+		writeFile(t, filepath.Join(dir, name), data)
+	}
+	if s.Name != "xandikos" {
+		return // Radicale lists its folder on every request
+	}
+	// Xandikos serves what is committed in the collection's git repository.
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "davtest seed"}} {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=davtest", "GIT_AUTHOR_EMAIL=davtest@example.com",
+			"GIT_COMMITTER_NAME=davtest", "GIT_COMMITTER_EMAIL=davtest@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("davtest: seed: git %v: %v\n%s", args, err, out)
+		}
+	}
 }

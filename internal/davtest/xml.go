@@ -45,3 +45,18 @@ func parseObjects(b []byte) ([]Object, error) {
 	}
 	return out, nil
 }
+
+// parseListing counts the non-collection members of a depth-1 listing.
+func parseListing(b []byte) (int, error) {
+	var ms multistatus
+	if err := xml.NewDecoder(bytes.NewReader(b)).Decode(&ms); err != nil {
+		return 0, fmt.Errorf("parse multistatus: %w", err)
+	}
+	n := 0
+	for _, r := range ms.Responses {
+		if !strings.HasSuffix(r.Href, "/") {
+			n++
+		}
+	}
+	return n, nil
+}
