@@ -87,6 +87,9 @@ func (r *Reconciler) pushSeries(ctx context.Context, s *Series, st *SyncState) e
 		return err
 	}
 	var remote *Event
+	// created: we meant to create it and found it there; a cancelled one
+	// (Google keeps deleted events) is revived by our write, not detached.
+	created := false
 	if st.Href == "" {
 		ours.Sequence = st.Sequence
 		if st.WrittenVersion > 0 {
@@ -108,9 +111,8 @@ func (r *Reconciler) pushSeries(ctx context.Context, s *Series, st *SyncState) e
 		}
 		r.log.InfoContext(ctx, "calendar event already there; adopted", "series", s.ID)
 		st.Href, st.ETag = ev.Href, ev.ETag
-		remote = &ev
+		remote, created = &ev, true
 	}
-	weChangedShape := !s.shape().equal(st.written())
 	for attempt := 0; ; attempt++ {
 		if remote == nil {
 			ev, err := r.cfg.Provider.GetEvent(ctx, st.ref())
@@ -122,9 +124,22 @@ func (r *Reconciler) pushSeries(ctx context.Context, s *Series, st *SyncState) e
 			}
 			remote = &ev
 		}
-		if st.WrittenStart.IsZero() {
-			weChangedShape = true // adopted after a crash: the store is the truth
+		if remote.Status == EventCancelled && !created {
+			return r.detach(ctx, s, st)
 		}
+		// What we just read may hold changes the feed has not shown us
+		// yet: take them in first, so the merged write carries them and
+		// the store knows them (our own write is skipped when read back).
+		if err := r.adoptShape(ctx, s, st, *remote); err != nil {
+			return err
+		}
+		if err := r.pullExceptions(ctx, s, st, *remote); err != nil {
+			return err
+		}
+		if ours, err = r.ourEvent(ctx, s, st); err != nil {
+			return err
+		}
+		weChangedShape := !s.shape().equal(st.written())
 		merged := mergeEvent(ours, *remote, weChangedShape, remoteKeySet(st))
 		merged.Sequence = max(remote.Sequence, st.Sequence) + 1
 		ref, err := r.cfg.Provider.PutEvent(ctx, merged, remote.ETag)
@@ -136,7 +151,7 @@ func (r *Reconciler) pushSeries(ctx context.Context, s *Series, st *SyncState) e
 			return r.detach(ctx, s, st)
 		case errors.Is(err, ErrPreconditionFailed) && attempt == 0:
 			// Someone edited it since we read it: read, merge, retry once.
-			remote = nil
+			remote, created = nil, false
 			continue
 		}
 		return fmt.Errorf("calendar %s: series %s: update event: %w", r.cfg.CalendarID, s.ID, err)

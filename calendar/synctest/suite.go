@@ -29,6 +29,7 @@ func Run(t *testing.T, newBackend func(t testing.TB) Backend) {
 	}{
 		{"PeopleUseTheirCalendars", testPeopleUseTheirCalendars},
 		{"CrashBetweenWriteAndCommit", testCrashBetweenWriteAndCommit},
+		{"CrashThenCreateMeetsTheEvent", testCrashThenCreateMeetsTheEvent},
 		{"ServerFailsForAWhile", testServerFailsForAWhile},
 		{"BrokenObjectIsSkipped", testBrokenObjectIsSkipped},
 		{"RefusedCredentialsNeedReauth", testRefusedCredentials},
@@ -308,9 +309,21 @@ func testPeopleUseTheirCalendars(t *testing.T, b Backend) {
 			}
 		}
 	})
-	step("our change reaches the calendar", func(t *testing.T) {
-		e.Update(s.ID, func(s *calendar.Series) { s.Duration = 45 * time.Minute })
+	step("our change reaches the calendar and keeps their occurrence edits", func(t *testing.T) {
+		if err := b.Remote.MoveOccurrence(ctx, uid, tokyo(15, 14, 0), tokyo(16, 9, 0), 30*time.Minute); err != nil {
+			t.Fatal(err)
+		}
 		e.Sync()
+		e.Update(s.ID, func(s *calendar.Series) { s.Duration = 45 * time.Minute })
+		// Someone edits the event between our read and our write: the
+		// conditional write fails, we read again, merge and retry.
+		e.Rec = e.Reconciler(func(c *calendar.ReconcilerConfig) {
+			c.Provider = &editBeforeUpdate{Provider: b.Provider, edit: func() error {
+				return b.Remote.DeclineOccurrence(ctx, uid, tokyo(22, 14, 0), "ren@example.com")
+			}}
+		})
+		e.Sync()
+		e.Rec = e.Reconciler(nil)
 		start, d, err := b.Remote.Timing(ctx, uid)
 		if err != nil {
 			t.Fatal(err)
@@ -320,6 +333,17 @@ func testPeopleUseTheirCalendars(t *testing.T, b Backend) {
 		}
 		if n := e.Count(s.ID); n != 1 {
 			t.Fatalf("server holds %d events, want 1", n)
+		}
+		e.Sync() // read back what we merged
+		occ, ov := e.Occurrences(s.ID)
+		if o := occ[key(tokyo(15, 14, 0))]; o.Status != calendar.StatusRescheduled || !o.Start.Equal(tokyo(16, 9, 0)) {
+			t.Errorf("occurrence moved before our update = %s at %v, want rescheduled at %v", o.Status, o.Start, tokyo(16, 9, 0))
+		}
+		if o := occ[key(tokyo(22, 14, 0))]; o.Status != calendar.StatusCancelled || ov[o.Key].CancelledBy != "report" {
+			t.Errorf("occurrence declined during our update = %s (by %q), want cancelled by report", o.Status, ov[o.Key].CancelledBy)
+		}
+		if got := e.Series(s.ID); got.Duration != 45*time.Minute {
+			t.Errorf("series duration = %v, want ours (45m)", got.Duration)
 		}
 	})
 	step("pause deletes the event, resume recreates it", func(t *testing.T) {
@@ -405,6 +429,56 @@ func testCrashBetweenWriteAndCommit(t *testing.T, b Backend) {
 	// Restart: a new reconciler on the same store.
 	e.Rec = e.Reconciler(nil)
 	e.Sync()
+	e.Sync()
+	if n := e.Count(s.ID); n != 1 {
+		t.Fatalf("after the restart the server holds %d events, want exactly 1", n)
+	}
+	if st := e.State(s.ID); st.Remote != calendar.RemoteSynced || st.Href == "" || st.WrittenVersion != s.Version {
+		t.Fatalf("after the restart the state is %+v, want synced", st)
+	}
+}
+
+// editBeforeUpdate makes a raw edit on the server right before the first
+// conditional update goes out, so that update meets a 412.
+type editBeforeUpdate struct {
+	calendar.Provider
+	edit func() error
+	done bool
+}
+
+func (p *editBeforeUpdate) PutEvent(ctx context.Context, e calendar.Event, ifMatch string) (calendar.EventRef, error) {
+	if ifMatch != "" && !p.done {
+		p.done = true
+		if err := p.edit(); err != nil {
+			return calendar.EventRef{}, err
+		}
+	}
+	return p.Provider.PutEvent(ctx, e, ifMatch)
+}
+
+// laggingFeed hides every event from the change feed, as a feed that has
+// not caught up yet would: the only way to learn of an event is to meet it.
+type laggingFeed struct{ calendar.Provider }
+
+func (p laggingFeed) Changes(ctx context.Context, cursor string) (calendar.Changes, error) {
+	ch, err := p.Provider.Changes(ctx, cursor)
+	ch.Updated, ch.Full = nil, false
+	return ch, err
+}
+
+func testCrashThenCreateMeetsTheEvent(t *testing.T, b Backend) {
+	e := NewEnv(t, b)
+	s := e.AddSeries("s_crash2", "aiko@example.com", "ren@example.com")
+	first := e.Reconciler(func(c *calendar.ReconcilerConfig) {
+		c.SyncStore = &crashingSyncStore{SyncStore: e.Store}
+		c.Provider = laggingFeed{b.Provider}
+	})
+	if err := first.SyncOnce(context.Background()); !errors.Is(err, errCrash) {
+		t.Fatalf("SyncOnce = %v, want the crash", err)
+	}
+	// The restart creates again, meets the event (If-None-Match / a
+	// duplicate id) and adopts it.
+	e.Rec = e.Reconciler(func(c *calendar.ReconcilerConfig) { c.Provider = laggingFeed{b.Provider} })
 	e.Sync()
 	if n := e.Count(s.ID); n != 1 {
 		t.Fatalf("after the restart the server holds %d events, want exactly 1", n)
