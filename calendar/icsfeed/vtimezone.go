@@ -37,7 +37,16 @@ func zoneTransitions(loc *time.Location, from, to time.Time) []transition {
 		if tr, ok := transitionAt(loc, end); ok {
 			out = append(out, tr)
 		}
-		_, end = end.In(loc).ZoneBounds()
+		next := end
+		_, end = next.In(loc).ZoneBounds()
+		// Past the end of the zone's table, Go computes zones from the
+		// POSIX TZ rule and ZoneBounds can hand back a zone that ends where
+		// it began (seen at the end of leap years after 2037); step past it
+		// rather than loop on it forever.
+		for !end.IsZero() && !end.After(next) {
+			next = next.Add(time.Hour)
+			_, end = next.In(loc).ZoneBounds()
+		}
 	}
 	return out
 }
