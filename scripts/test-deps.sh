@@ -26,6 +26,8 @@ need radicale have_cmd radicale
 need xandikos have_cmd xandikos
 need prometheus have_cmd promtool
 need coturn have_cmd turnserver
+# git seeds Xandikos collections (it serves what is committed in them).
+need git have_cmd git
 
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "test-deps: all present"
