@@ -136,13 +136,18 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		closeListener()
 		return fmt.Errorf("metrics: %w", err)
 	}
+	cals, err := startCalendars(w, cfg, st, logger, m)
+	if err != nil {
+		closeListener()
+		return fmt.Errorf("calendar sync: %w", err)
+	}
 
 	apiHandler := api.New(api.Options{
 		Store:        st,
 		AdminToken:   token,
 		PublicURL:    cfg.BaseURL(),
 		Logger:       logger,
-		Ready:        st.Ping,
+		Ready:        func(ctx context.Context) error { return errors.Join(st.Ping(ctx), cals.ready(ctx)) },
 		Version:      opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 	})
