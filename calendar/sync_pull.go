@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/teambition/rrule-go"
+
+	"github.com/oneonone/oneonone/internal/errs"
 )
 
 // shape is a series' or event's series-level timing: the fields whose
@@ -119,7 +121,12 @@ func (r *Reconciler) pull(ctx context.Context, rs *roundState, ch Changes) error
 			continue // what we wrote or read last
 		}
 		if err := r.pullEvent(ctx, s, st, ev); err != nil {
-			return err
+			if _, bad := errs.AsInvalid(err); !bad {
+				return err
+			}
+			// A value we cannot store (a year 9999 start…): skip it, or
+			// the calendar would be stuck on this change for ever.
+			r.log.WarnContext(ctx, "calendar event holds a value we cannot keep; skipped", "series", s.ID, "err", err)
 		}
 	}
 	for _, ref := range ch.Deleted {
@@ -240,6 +247,16 @@ func (r *Reconciler) adoptShape(ctx context.Context, s *Series, st *SyncState, e
 		}
 		ns.Cadence = c
 	}
+	// Their value must be one a series may have (years, whole minutes,
+	// a rule with occurrences), as if it came through the API.
+	state := ns.State
+	ns.State = StateActive
+	if err := ns.Normalize(); err != nil {
+		r.log.WarnContext(ctx, "series time changed in the calendar to one we cannot keep; not adopted", "series", s.ID, "err", err)
+		st.setWritten(remote)
+		return nil
+	}
+	ns.State = state
 	updated, err := r.cfg.Store.UpdateSeries(ctx, ns)
 	if err != nil {
 		return fmt.Errorf("calendar %s: series %s: adopt new time: %w", r.cfg.CalendarID, s.ID, err)

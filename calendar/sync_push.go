@@ -260,12 +260,12 @@ func mergeEvent(ours, remote Event, weChangedShape bool, remoteKeys map[string]b
 		}
 	}
 	for _, x := range ours.Exceptions {
-		if !theirs[x.RecurrenceID.Unix()] && !remoteKeys[OccurrenceKey(x.RecurrenceID)] {
+		if valid(x.RecurrenceID) && !theirs[x.RecurrenceID.Unix()] && !remoteKeys[OccurrenceKey(x.RecurrenceID)] {
 			m.Exceptions = append(m.Exceptions, x)
 		}
 	}
 	for _, d := range ours.ExDates {
-		if !theirs[d.Unix()] && !remoteKeys[OccurrenceKey(d)] && !containsTime(m.ExDates, d) {
+		if valid(d) && !theirs[d.Unix()] && !remoteKeys[OccurrenceKey(d)] && !containsTime(m.ExDates, d) {
 			m.ExDates = append(m.ExDates, d)
 		}
 	}
