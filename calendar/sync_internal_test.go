@@ -100,7 +100,7 @@ func TestMergeEvent(t *testing.T) {
 		Attendees: []Attendee{{Email: "ren@example.com", PartStat: PartStatNeedsAction}},
 		ExDates:   []time.Time{at(29, 10)},
 		Exceptions: []Exception{
-			{RecurrenceID: at(8, 10), Start: at(8, 12), End: at(8, 13)},   // theirs too: theirs wins
+			{RecurrenceID: at(8, 10), Start: at(8, 12), End: at(8, 13)},    // theirs too: theirs wins
 			{RecurrenceID: at(22, 10), Start: at(22, 15), End: at(22, 16)}, // ours only
 		}}
 	remote := Event{UID: "s@oneonone", Href: "/c/s.ics", ETag: "e1", Start: at(1, 10), Duration: 30 * time.Minute, RRule: "FREQ=WEEKLY",
