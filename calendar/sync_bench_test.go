@@ -1,0 +1,101 @@
+package calendar_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/oneonone/oneonone/calendar"
+	"github.com/oneonone/oneonone/calendar/synctest"
+	"github.com/oneonone/oneonone/internal/davtest"
+)
+
+// Run with -benchtime=1x for the initial sync (each iteration needs an
+// empty calendar); the others take any -benchtime.
+//
+//	go test -run '^$' -bench 'Sync' -benchtime=1x ./calendar/
+
+// quiet gives e a reconciler that logs nothing: a benchmark's log lines
+// would be printed.
+func quiet(e *synctest.Env) {
+	e.Rec = e.Reconciler(func(c *calendar.ReconcilerConfig) { c.Logger = nil })
+}
+
+func addSeries(b *testing.B, e *synctest.Env, n int) {
+	b.Helper()
+	quiet(e)
+	for i := range n {
+		e.AddSeries(fmt.Sprintf("s_%04d", i), fmt.Sprintf("m%04d@example.com", i), fmt.Sprintf("r%04d@example.com", i))
+	}
+}
+
+// BenchmarkInitialSyncRadicale: the first round after 1,000 series were
+// given a Radicale calendar.
+func BenchmarkInitialSyncRadicale(b *testing.B) {
+	const n = 1000
+	for range b.N {
+		b.StopTimer()
+		be := synctest.CalDAV(b, davtest.Radicale(b))
+		e := synctest.NewEnv(b, be)
+		addSeries(b, e, n)
+		before := be.Requests()
+		b.StartTimer()
+		e.Sync()
+		b.StopTimer()
+		b.ReportMetric(float64(be.Requests()-before), "requests/op")
+		if got := e.Count("s_0999"); got != 1 {
+			b.Fatalf("last series: %d events", got)
+		}
+	}
+}
+
+// BenchmarkNoChangeSyncRadicale: a round with nothing changed, for 100
+// and 1,000 series in the calendar.
+func BenchmarkNoChangeSyncRadicale(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("series=%d", n), func(b *testing.B) {
+			be := synctest.CalDAV(b, davtest.Radicale(b))
+			e := synctest.NewEnv(b, be)
+			addSeries(b, e, n)
+			e.Sync()
+			e.Sync() // reads back our own writes
+			before := be.Requests()
+			b.ResetTimer()
+			for range b.N {
+				e.Sync()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(be.Requests()-before)/float64(b.N), "requests/op")
+		})
+	}
+}
+
+// BenchmarkChangeToStatusRadicale: from a raw change on the server (one
+// occurrence cancelled by another client) to the cancelled status in the
+// store, through one round, with 100 series in the calendar.
+func BenchmarkChangeToStatusRadicale(b *testing.B) {
+	be := synctest.CalDAV(b, davtest.Radicale(b))
+	e := synctest.NewEnv(b, be)
+	addSeries(b, e, 100)
+	e.Sync()
+	e.Sync()
+	ctx := context.Background()
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		id := fmt.Sprintf("s_%04d", i%100)
+		orig := time.Date(2026, 12, 1, 10, 0, 0, 0, tokyo).AddDate(0, 0, 7*(1+i/100))
+		if err := be.Remote.CancelOccurrence(ctx, calendar.EventUID(id), orig); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		e.Sync()
+		b.StopTimer()
+		occ, _ := e.Occurrences(id)
+		if o := occ[calendar.OccurrenceKey(orig)]; o.Status != calendar.StatusCancelled && orig.Month() == time.December {
+			b.Fatalf("occurrence %v of %s = %s after one round, want cancelled", orig, id, o.Status)
+		}
+	}
+}
