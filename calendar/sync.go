@@ -46,9 +46,11 @@ type SyncState struct {
 	CalendarID string
 	SeriesID   string
 	// UID is stored before the first write and never changes.
-	UID      string
-	Href     string // "" while the event is not known to exist
-	ETag     string
+	UID  string
+	Href string // "" while the event is not known to exist
+	// Seen tags the event as last read or written (EventTag), so a
+	// change feed that repeats it costs nothing.
+	Seen     string
 	Sequence int
 	// WrittenVersion is the series version last written to the calendar,
 	// or adopted from it; a series whose Version differs has a change of
@@ -68,7 +70,7 @@ type SyncState struct {
 	Updated    time.Time
 }
 
-func (st SyncState) ref() EventRef { return EventRef{UID: st.UID, Href: st.Href, ETag: st.ETag} }
+func (st SyncState) ref() EventRef { return EventRef{UID: st.UID, Href: st.Href} }
 
 // CalendarSync is what the reconciler remembers about one calendar.
 type CalendarSync struct {

@@ -4,8 +4,11 @@ package calendar
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/teambition/rrule-go"
@@ -117,7 +120,7 @@ func (r *Reconciler) pull(ctx context.Context, rs *roundState, ch Changes) error
 		if s == nil {
 			continue // removed or moved to another calendar: push deletes it
 		}
-		if ev.ETag != "" && ev.ETag == st.ETag && st.Href != "" && ev.Status != EventCancelled {
+		if st.Href != "" && st.Seen == EventTag(ev) && ev.Status != EventCancelled {
 			continue // what we wrote or read last
 		}
 		if err := r.pullEvent(ctx, s, st, ev); err != nil {
@@ -159,7 +162,7 @@ func (r *Reconciler) pull(ctx context.Context, rs *roundState, ch Changes) error
 // active series becomes detached and is not recreated until someone sets
 // it active again.
 func (r *Reconciler) detach(ctx context.Context, s *Series, st *SyncState) error {
-	st.Href, st.ETag = "", ""
+	st.Href, st.Seen = "", ""
 	st.RemoteKeys = nil
 	if s == nil || s.State != StateActive {
 		// Paused or gone: nothing is lost, nothing to flag.
@@ -199,9 +202,7 @@ func (r *Reconciler) pullEvent(ctx context.Context, s *Series, st *SyncState, ev
 		return err
 	}
 	st.Href = ev.Href
-	if ev.ETag != "" {
-		st.ETag = ev.ETag
-	}
+	st.Seen = EventTag(ev)
 	st.Sequence = max(st.Sequence, ev.Sequence)
 	if st.Remote != RemoteDetached {
 		st.Remote = RemoteSynced
@@ -374,4 +375,35 @@ func remoteKeySet(st *SyncState) map[string]bool {
 
 func containsTime(ts []time.Time, t time.Time) bool {
 	return slices.ContainsFunc(ts, func(u time.Time) bool { return u.Equal(t) })
+}
+
+// EventTag identifies what an event looks like: its ETag and a digest of
+// what pull reads from it beyond the master (EXDATEs, exceptions and the
+// answers in them), since Google keeps a master's ETag when one instance
+// changes. Two reads with equal tags need no work.
+func EventTag(ev Event) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d|%s|%d|%s|%d|%s\n", ev.ETag, ev.Start.Unix(), ev.RRule, ev.Duration, ev.Status, ev.Sequence, ev.Href)
+	ex := slices.Clone(ev.ExDates)
+	slices.SortFunc(ex, time.Time.Compare)
+	for _, d := range ex {
+		fmt.Fprintf(h, "x%d\n", d.Unix())
+	}
+	xs := slices.Clone(ev.Exceptions)
+	slices.SortFunc(xs, func(a, b Exception) int { return a.RecurrenceID.Compare(b.RecurrenceID) })
+	for _, x := range xs {
+		start, end := x.Start, x.End
+		if start.IsZero() {
+			start = x.RecurrenceID
+		}
+		if end.IsZero() || !end.After(start) {
+			end = start.Add(ev.Duration)
+		}
+		fmt.Fprintf(h, "r%d|%d|%d|%t", x.RecurrenceID.Unix(), start.Unix(), end.Unix(), x.Cancelled)
+		for _, a := range ev.Attendees {
+			fmt.Fprintf(h, "|%s=%s", strings.ToLower(a.Email), ev.PartStat(x, a.Email))
+		}
+		fmt.Fprintln(h)
+	}
+	return ev.ETag + "/" + hex.EncodeToString(h.Sum(nil)[:8])
 }

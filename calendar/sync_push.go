@@ -110,7 +110,7 @@ func (r *Reconciler) pushSeries(ctx context.Context, s *Series, st *SyncState) e
 			return fmt.Errorf("calendar %s: series %s: read back existing event: %w", r.cfg.CalendarID, s.ID, err)
 		}
 		r.log.InfoContext(ctx, "calendar event already there; adopted", "series", s.ID)
-		st.Href, st.ETag = ev.Href, ev.ETag
+		st.Href, st.Seen = ev.Href, ""
 		remote, created = &ev, true
 	}
 	for attempt := 0; ; attempt++ {
@@ -186,7 +186,8 @@ func (r *Reconciler) written(ctx context.Context, s *Series, st *SyncState, ev E
 	if st.Href == "" {
 		st.Href = ev.Href
 	}
-	st.ETag = ref.ETag
+	ev.ETag = ref.ETag
+	st.Seen = EventTag(ev)
 	st.Sequence = ev.Sequence
 	st.WrittenVersion = s.Version
 	st.setWritten(eventShape(ev))
@@ -211,7 +212,7 @@ func (r *Reconciler) deleteEvent(ctx context.Context, st *SyncState, forget bool
 		}
 		return nil
 	}
-	st.Href, st.ETag, st.RemoteKeys = "", "", nil
+	st.Href, st.Seen, st.RemoteKeys = "", "", nil
 	st.Remote = RemoteSynced
 	return r.putState(ctx, st)
 }

@@ -17,7 +17,7 @@ var _ calendar.SyncStore = (*Store)(nil)
 // ordered by series id.
 func (s *Store) SyncStates(ctx context.Context, calendarID string) ([]calendar.SyncState, error) {
 	out, err := func() ([]calendar.SyncState, error) {
-		rows, err := s.read.QueryContext(ctx, `SELECT calendar_id, series_id, uid, href, etag, sequence,
+		rows, err := s.read.QueryContext(ctx, `SELECT calendar_id, series_id, uid, href, seen, sequence,
 			written_version, written_start, written_rule, written_duration_seconds, remote_state, remote_keys,
 			last_error, updated
 			FROM series_sync WHERE calendar_id = $1 ORDER BY series_id`, calendarID)
@@ -33,7 +33,7 @@ func (s *Store) SyncStates(ctx context.Context, calendarID string) ([]calendar.S
 				start                      sql.NullInt64
 				remote, keys               string
 			)
-			if err := rows.Scan(&st.CalendarID, &st.SeriesID, &st.UID, &st.Href, &st.ETag, &seq, &version,
+			if err := rows.Scan(&st.CalendarID, &st.SeriesID, &st.UID, &st.Href, &st.Seen, &seq, &version,
 				&start, &st.WrittenRule, &dur, &remote, &keys, &st.LastError, &updated); err != nil {
 				return nil, err
 			}
@@ -79,17 +79,17 @@ func (s *Store) PutSyncState(ctx context.Context, st calendar.SyncState) error {
 			remote = calendar.RemotePending
 		}
 		return s.inTx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO series_sync (calendar_id, series_id, uid, href, etag, sequence,
+			_, err := tx.ExecContext(ctx, `INSERT INTO series_sync (calendar_id, series_id, uid, href, seen, sequence,
 				written_version, written_start, written_rule, written_duration_seconds, remote_state, remote_keys,
 				last_error, updated)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 				ON CONFLICT (calendar_id, series_id) DO UPDATE SET
-				uid = excluded.uid, href = excluded.href, etag = excluded.etag, sequence = excluded.sequence,
+				uid = excluded.uid, href = excluded.href, seen = excluded.seen, sequence = excluded.sequence,
 				written_version = excluded.written_version, written_start = excluded.written_start,
 				written_rule = excluded.written_rule, written_duration_seconds = excluded.written_duration_seconds,
 				remote_state = excluded.remote_state, remote_keys = excluded.remote_keys,
 				last_error = excluded.last_error, updated = excluded.updated`,
-				st.CalendarID, st.SeriesID, st.UID, st.Href, st.ETag, int64(st.Sequence), int64(st.WrittenVersion),
+				st.CalendarID, st.SeriesID, st.UID, st.Href, st.Seen, int64(st.Sequence), int64(st.WrittenVersion),
 				start, st.WrittenRule, int64(st.WrittenDuration/time.Second), string(remote),
 				strings.Join(st.RemoteKeys, ","), st.LastError, st.Updated.UnixNano())
 			return err

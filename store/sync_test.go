@@ -31,7 +31,7 @@ func testSyncStateRoundTrip(t *testing.T, s *Store) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	in := calendar.SyncState{
 		CalendarID: "team", SeriesID: "s_1", UID: "s_1@oneonone", Href: "/aiko/1on1/s_1@oneonone.ics",
-		ETag: `"abc"`, Sequence: 3, WrittenVersion: 7,
+		Seen: `"abc"/1f2e`, Sequence: 3, WrittenVersion: 7,
 		WrittenStart: time.Date(2026, 12, 1, 10, 0, 0, 0, tokyo), WrittenRule: "FREQ=WEEKLY;BYDAY=TU",
 		WrittenDuration: 30 * time.Minute, Remote: calendar.RemoteSynced,
 		RemoteKeys: []string{"20261208T010000Z", "20261215T010000Z"}, LastError: "",
@@ -53,14 +53,14 @@ func testSyncStateRoundTrip(t *testing.T, s *Store) {
 	}
 	g := got[0]
 	if g.CalendarID != in.CalendarID || g.SeriesID != in.SeriesID || g.UID != in.UID || g.Href != in.Href ||
-		g.ETag != in.ETag || g.Sequence != in.Sequence || g.WrittenVersion != in.WrittenVersion ||
+		g.Seen != in.Seen || g.Sequence != in.Sequence || g.WrittenVersion != in.WrittenVersion ||
 		!g.WrittenStart.Equal(in.WrittenStart) || g.WrittenRule != in.WrittenRule ||
 		g.WrittenDuration != in.WrittenDuration || g.Remote != in.Remote || !slices.Equal(g.RemoteKeys, in.RemoteKeys) ||
 		!g.Updated.Equal(in.Updated) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", g, in)
 	}
 	// Replace: fields become what the new value says.
-	in.Href, in.ETag, in.RemoteKeys, in.LastError, in.Remote = "", "", nil, "caldav: rejected (HTTP 403)", calendar.RemotePending
+	in.Href, in.Seen, in.RemoteKeys, in.LastError, in.Remote = "", "", nil, "caldav: rejected (HTTP 403)", calendar.RemotePending
 	in.WrittenStart = time.Time{}
 	if err := s.PutSyncState(ctx, in); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ CREATE TABLE series_sync (
     series_id                TEXT NOT NULL,
     uid                      TEXT NOT NULL,
     href                     TEXT NOT NULL DEFAULT '',
-    etag                     TEXT NOT NULL DEFAULT '',
+    seen                     TEXT NOT NULL DEFAULT '',   -- the event as last read or written (ETag + digest)
     sequence                 BIGINT NOT NULL DEFAULT 0,
     written_version          BIGINT NOT NULL DEFAULT 0,  -- series version last written or adopted
     written_start            BIGINT,                     -- series-level shape last written (Unix ns)
