@@ -92,3 +92,29 @@ func TestReadyzReportsUnreachableCalendar(t *testing.T) {
 		t.Fatalf("/healthz = %d, want 200", code)
 	}
 }
+
+// A Google calendar whose credentials cannot be used makes the daemon
+// unready, naming the calendar, instead of stopping it.
+func TestReadyzReportsUnusableGoogleCalendar(t *testing.T) {
+	r := startWith(t, t.TempDir(), func(c *config.Config) {
+		c.Calendars = []config.CalendarConfig{{ID: "workspace", Google: &config.GoogleConfig{
+			CalendarID: "primary", Credentials: config.NewSecret(`{"type":"nonsense"}`)}}}
+		c.Sync.Interval = 100 * time.Millisecond
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(r.url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(b), "calendar workspace") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %q; want 503 naming calendar workspace", resp.StatusCode, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
