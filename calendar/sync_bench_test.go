@@ -14,7 +14,7 @@ import (
 // Run with -benchtime=1x for the initial sync (each iteration needs an
 // empty calendar); the others take any -benchtime.
 //
-//	go test -run '^$' -bench 'Sync' -benchtime=1x ./calendar/
+//	go test -run '^$' -bench 'Sync|ChangeToStatus' -benchtime=1x ./calendar/
 
 // quiet gives e a reconciler that logs nothing: a benchmark's log lines
 // would be printed.
@@ -30,13 +30,20 @@ func addSeries(b *testing.B, e *synctest.Env, n int) {
 	}
 }
 
-// BenchmarkInitialSyncRadicale: the first round after 1,000 series were
-// given a Radicale calendar.
-func BenchmarkInitialSyncRadicale(b *testing.B) {
+func radicale(b testing.TB) synctest.Backend { return synctest.CalDAV(b, davtest.Radicale(b)) }
+
+// BenchmarkInitialSync: the first round after 1,000 series were given a
+// calendar.
+func BenchmarkInitialSync(b *testing.B) {
+	b.Run("radicale", func(b *testing.B) { benchInitialSync(b, radicale) })
+	b.Run("googlefake", func(b *testing.B) { benchInitialSync(b, synctest.Google) })
+}
+
+func benchInitialSync(b *testing.B, newBackend func(testing.TB) synctest.Backend) {
 	const n = 1000
 	for range b.N {
 		b.StopTimer()
-		be := synctest.CalDAV(b, davtest.Radicale(b))
+		be := newBackend(b)
 		e := synctest.NewEnv(b, be)
 		addSeries(b, e, n)
 		before := be.Requests()
@@ -50,25 +57,32 @@ func BenchmarkInitialSyncRadicale(b *testing.B) {
 	}
 }
 
-// BenchmarkNoChangeSyncRadicale: a round with nothing changed, for 100
-// and 1,000 series in the calendar.
-func BenchmarkNoChangeSyncRadicale(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("series=%d", n), func(b *testing.B) {
-			be := synctest.CalDAV(b, davtest.Radicale(b))
-			e := synctest.NewEnv(b, be)
-			addSeries(b, e, n)
-			e.Sync()
-			e.Sync() // reads back our own writes
-			before := be.Requests()
-			b.ResetTimer()
-			for range b.N {
-				e.Sync()
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(be.Requests()-before)/float64(b.N), "requests/op")
-		})
+// BenchmarkNoChangeSync: a round with nothing changed, for 100 and 1,000
+// series in the calendar.
+func BenchmarkNoChangeSync(b *testing.B) {
+	for _, bk := range []struct {
+		name string
+		new  func(testing.TB) synctest.Backend
+	}{{"radicale", radicale}, {"googlefake", synctest.Google}} {
+		for _, n := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("%s/series=%d", bk.name, n), func(b *testing.B) { benchNoChange(b, bk.new, n) })
+		}
 	}
+}
+
+func benchNoChange(b *testing.B, newBackend func(testing.TB) synctest.Backend, n int) {
+	be := newBackend(b)
+	e := synctest.NewEnv(b, be)
+	addSeries(b, e, n)
+	e.Sync()
+	e.Sync() // reads back our own writes
+	before := be.Requests()
+	b.ResetTimer()
+	for range b.N {
+		e.Sync()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(be.Requests()-before)/float64(b.N), "requests/op")
 }
 
 // BenchmarkChangeToStatusRadicale: from a raw change on the server (one
