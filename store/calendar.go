@@ -549,7 +549,13 @@ func seriesRow(ser calendar.Series) (row, error) {
 	if err != nil || ser.Timezone == "" {
 		return r, errs.Invalidf("timezone", "%q is not an IANA time zone", ser.Timezone)
 	}
-	r.startLocal = ser.Start.In(loc).Format(startLayout)
+	local := ser.Start.In(loc)
+	if y := local.Year(); y < 1 || y > 9999 {
+		// startLayout has four year digits: anything else would be written
+		// but could never be read back, breaking every later read.
+		return r, errs.Invalidf("start", "year %d is outside 1..9999", y)
+	}
+	r.startLocal = local.Format(startLayout)
 	r.durationSeconds = int64(ser.Duration / time.Second)
 	if r.state == "" {
 		r.state = string(calendar.StateActive)

@@ -39,6 +39,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"SeriesOf", testSeriesOf},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Migrations", testMigrations},
+		{"StartYearOutOfRange", testStartYearOutOfRange},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
