@@ -47,6 +47,11 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now); tests pin it.
 	Now func() time.Time
+	// OnSeriesChanged, when set, is told the calendar id of every series
+	// the API created, changed or removed (the old and the new one when a
+	// series moves), so that calendar's sync runs now instead of at its
+	// next interval. "" is the built-in ICS feed. It must not block.
+	OnSeriesChanged func(calendarID string)
 }
 
 // Server is the daemon's http.Handler.
@@ -59,6 +64,7 @@ type Server struct {
 	version   string
 	maxBody   int64
 	now       func() time.Time
+	changed   func(calendarID string)
 	openapi   []byte
 	routes    []route
 	mux       *http.ServeMux
@@ -76,6 +82,7 @@ func New(opts Options) *Server {
 		version:   opts.Version,
 		maxBody:   opts.MaxBodyBytes,
 		now:       opts.Now,
+		changed:   opts.OnSeriesChanged,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -167,6 +174,20 @@ func (s *Server) authorised(r *http.Request) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(cred)), []byte(s.token)) == 1
+}
+
+// seriesChanged nudges the sync of the calendars a write touched.
+func (s *Server) seriesChanged(calendarIDs ...string) {
+	if s.changed == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, id := range calendarIDs {
+		if !seen[id] {
+			seen[id] = true
+			s.changed(id)
+		}
+	}
 }
 
 // roomURL is where the pair of a series meets. It is the one place that

@@ -72,6 +72,7 @@ func (s *Server) importSeries(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			rep.Created = append(rep.Created, importCreated{Line: row.Line, ID: se.ID})
+			s.seriesChanged(se.Calendar)
 		case errors.Is(err, errs.ErrConflict):
 			rep.Skipped = append(rep.Skipped, importSkipped{Line: row.Line, Reason: "already exists"})
 		case isInvalid(err):

@@ -129,10 +129,15 @@ func (in seriesCreate) toSeries() (calendar.Series, error) {
 	return se, nil
 }
 
+// parseState reads a state asked for by a client. "detached" is output
+// only: the daemon sets it when someone deletes the event in the
+// calendar, and "active" undoes it.
 func parseState(v string) (calendar.State, error) {
 	switch calendar.State(v) {
 	case calendar.StateActive, calendar.StatePaused:
 		return calendar.State(v), nil
+	case calendar.StateDetached:
+		return "", errs.Invalidf("state", "%q is set by the daemon when the calendar event is deleted; send %q to recreate the event, or %q", v, calendar.StateActive, calendar.StatePaused)
 	}
 	return "", errs.Invalidf("state", "state must be %q or %q, not %q", calendar.StateActive, calendar.StatePaused, v)
 }
@@ -158,6 +163,7 @@ func (s *Server) createSeries(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("read back series %s: %w", se.ID, err))
 		return
 	}
+	s.seriesChanged(stored.Calendar)
 	w.Header().Set("Location", "/api/v1/series/"+se.ID)
 	writeJSON(w, http.StatusCreated, s.seriesJSON(stored))
 }
@@ -174,9 +180,15 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteSeries(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	// Read first only to know whose calendar to nudge; a series gone
+	// meanwhile is the delete's 404 below.
+	old, getErr := s.store.GetSeries(r.Context(), id)
 	if err := s.store.DeleteSeries(r.Context(), id); err != nil {
 		s.writeError(w, r, public(err, "series %s not found", id))
 		return
+	}
+	if getErr == nil {
+		s.seriesChanged(old.Calendar)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -329,6 +341,7 @@ func (s *Server) patchSeries(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, public(err, "series %s not found", id))
 		return
 	}
+	oldCalendar := se.Calendar
 	if err := p.apply(&se); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -343,5 +356,6 @@ func (s *Server) patchSeries(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.seriesChanged(oldCalendar, updated.Calendar)
 	writeJSON(w, http.StatusOK, s.seriesJSON(updated))
 }

@@ -95,7 +95,10 @@ func (s *Series) Normalize() error {
 	switch st := State(strings.ToLower(strings.TrimSpace(string(s.State)))); st {
 	case "":
 		s.State = StateActive
-	case StateActive, StatePaused:
+	case StateActive, StatePaused, StateDetached:
+		// Detached is set by the reconciler, never asked for (the API
+		// refuses it as input), but a detached series must stay valid:
+		// it is renamed, moved to another team, or set active again.
 		s.State = st
 	default:
 		return errs.Invalidf("state", "%q is not a state; use %s or %s", s.State, StateActive, StatePaused)

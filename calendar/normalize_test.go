@@ -101,6 +101,7 @@ func TestNormalizeAccepts(t *testing.T) {
 		{"team of 64 runes", func(s *Series) { s.Team = strings.Repeat("開", 64) }, func(s Series) bool { return true }},
 		{"12h", func(s *Series) { s.Duration = 12 * time.Hour }, func(s Series) bool { return s.Duration == 12*time.Hour }},
 		{"paused, any case", func(s *Series) { s.State = "Paused" }, func(s Series) bool { return s.State == StatePaused }},
+		{"detached, as the reconciler stores it", func(s *Series) { s.State = StateDetached }, func(s Series) bool { return s.State == StateDetached }},
 		{"UTC", func(s *Series) { s.Timezone = "UTC" }, func(s Series) bool { return s.Start.Location() == time.UTC }},
 		{"ambiguous start takes the first", func(s *Series) {
 			s.Timezone = "Europe/Berlin"
