@@ -66,8 +66,11 @@ type SyncState struct {
 	// RemoteKeys are the occurrence keys (OccurrenceKey) whose overrides
 	// came from the calendar; the others are ours to write.
 	RemoteKeys []string
-	LastError  string
-	Updated    time.Time
+	// Notified is the last message sent to the attendees by the
+	// Notifier (zero when none was, or there is no Notifier).
+	Notified  Notice
+	LastError string
+	Updated   time.Time
 }
 
 func (st SyncState) ref() EventRef { return EventRef{UID: st.UID, Href: st.Href} }
@@ -133,7 +136,10 @@ type ReconcilerConfig struct {
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 	Observer               SyncObserver
-	Now                    func() time.Time
+	// Notifier tells attendees of our creates, changes and removals when
+	// the calendar does not (nil: it does, or nobody is told).
+	Notifier Notifier
+	Now      func() time.Time
 }
 
 // Reconciler keeps one calendar in step with the store.

@@ -203,7 +203,7 @@ func (r *Reconciler) pullEvent(ctx context.Context, s *Series, st *SyncState, ev
 	}
 	st.Href = ev.Href
 	st.Seen = EventTag(ev)
-	st.Sequence = max(st.Sequence, ev.Sequence)
+	st.pulledSequence(ev.Sequence)
 	if st.Remote != RemoteDetached {
 		st.Remote = RemoteSynced
 	}

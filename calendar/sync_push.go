@@ -23,6 +23,9 @@ func (r *Reconciler) push(ctx context.Context, rs *roundState) error {
 		switch s.State {
 		case StateActive:
 			if st != nil && st.WrittenVersion == s.Version && (st.Remote == RemoteDetached || (st.Href != "" && st.Remote == RemoteSynced)) {
+				if err := r.seriesFault(ctx, st, r.notifyPending(ctx, st)); err != nil {
+					return err
+				}
 				continue
 			}
 			if st == nil {
@@ -193,13 +196,18 @@ func (r *Reconciler) written(ctx context.Context, s *Series, st *SyncState, ev E
 	st.setWritten(eventShape(ev))
 	st.Remote = RemoteSynced
 	st.LastError = ""
+	r.notifyWritten(ctx, st, ev)
 	return r.putState(ctx, st)
 }
 
 // deleteEvent removes the event of a paused (forget = false) or removed
-// (forget = true) series; attendees hear of it through the provider.
+// (forget = true) series; attendees hear of it through the provider, or
+// the Notifier first.
 func (r *Reconciler) deleteEvent(ctx context.Context, st *SyncState, forget bool) error {
 	if st.Href != "" || st.Remote == RemotePending {
+		if ok, err := r.notifyCancel(ctx, st); !ok || err != nil {
+			return err
+		}
 		err := r.cfg.Provider.DeleteEvent(ctx, EventRef{UID: st.UID, Href: st.Href}, "")
 		if err != nil && !errors.Is(err, errs.ErrNotFound) {
 			return fmt.Errorf("calendar %s: series %s: delete event: %w", r.cfg.CalendarID, st.SeriesID, err)

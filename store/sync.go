@@ -19,7 +19,7 @@ func (s *Store) SyncStates(ctx context.Context, calendarID string) ([]calendar.S
 	out, err := func() ([]calendar.SyncState, error) {
 		rows, err := s.read.QueryContext(ctx, `SELECT calendar_id, series_id, uid, href, seen, sequence,
 			written_version, written_start, written_rule, written_duration_seconds, remote_state, remote_keys,
-			last_error, updated
+			last_error, updated, notified_kind, notified_sequence
 			FROM series_sync WHERE calendar_id = $1 ORDER BY series_id`, calendarID)
 		if err != nil {
 			return nil, err
@@ -28,15 +28,16 @@ func (s *Store) SyncStates(ctx context.Context, calendarID string) ([]calendar.S
 		out := []calendar.SyncState{}
 		for rows.Next() {
 			var (
-				st                         calendar.SyncState
-				seq, version, dur, updated int64
-				start                      sql.NullInt64
-				remote, keys               string
+				st                                   calendar.SyncState
+				seq, version, dur, updated, notified int64
+				start                                sql.NullInt64
+				remote, keys, notifiedKind           string
 			)
 			if err := rows.Scan(&st.CalendarID, &st.SeriesID, &st.UID, &st.Href, &st.Seen, &seq, &version,
-				&start, &st.WrittenRule, &dur, &remote, &keys, &st.LastError, &updated); err != nil {
+				&start, &st.WrittenRule, &dur, &remote, &keys, &st.LastError, &updated, &notifiedKind, &notified); err != nil {
 				return nil, err
 			}
+			st.Notified = calendar.Notice{Kind: calendar.NotifyKind(notifiedKind), Sequence: int(notified)}
 			st.Sequence, st.WrittenVersion = int(seq), int(version)
 			st.WrittenStart = fromNullNanos(start)
 			st.WrittenDuration = time.Duration(dur) * time.Second
@@ -81,17 +82,19 @@ func (s *Store) PutSyncState(ctx context.Context, st calendar.SyncState) error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO series_sync (calendar_id, series_id, uid, href, seen, sequence,
 				written_version, written_start, written_rule, written_duration_seconds, remote_state, remote_keys,
-				last_error, updated)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+				last_error, updated, notified_kind, notified_sequence)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 				ON CONFLICT (calendar_id, series_id) DO UPDATE SET
 				uid = excluded.uid, href = excluded.href, seen = excluded.seen, sequence = excluded.sequence,
 				written_version = excluded.written_version, written_start = excluded.written_start,
 				written_rule = excluded.written_rule, written_duration_seconds = excluded.written_duration_seconds,
 				remote_state = excluded.remote_state, remote_keys = excluded.remote_keys,
-				last_error = excluded.last_error, updated = excluded.updated`,
+				last_error = excluded.last_error, updated = excluded.updated,
+				notified_kind = excluded.notified_kind, notified_sequence = excluded.notified_sequence`,
 				st.CalendarID, st.SeriesID, st.UID, st.Href, st.Seen, int64(st.Sequence), int64(st.WrittenVersion),
 				start, st.WrittenRule, int64(st.WrittenDuration/time.Second), string(remote),
-				strings.Join(st.RemoteKeys, ","), st.LastError, st.Updated.UnixNano())
+				strings.Join(st.RemoteKeys, ","), st.LastError, st.Updated.UnixNano(),
+				string(st.Notified.Kind), int64(st.Notified.Sequence))
 			return err
 		})
 	}()
