@@ -168,6 +168,11 @@ type Changes struct {
 	Cursor string
 	// Full is set when this is a complete listing, not a delta.
 	Full bool
+	// FullFor, when Full is not set, lists Href prefixes whose events
+	// are all in this answer (a provider over several calendars, such as
+	// PerOrganizer, lists one calendar in full and the others as deltas):
+	// a known event with such a prefix that is missing was deleted.
+	FullFor []string
 }
 
 // BadObject is a calendar object the provider could not parse.

@@ -144,11 +144,14 @@ func (r *Reconciler) pull(ctx context.Context, rs *roundState, ch Changes) error
 			return err
 		}
 	}
-	if ch.Full {
+	if ch.Full || len(ch.FullFor) > 0 {
 		for _, id := range sortedIDs(rs.states) {
 			st := rs.states[id]
 			if seen[st] || st.Href == "" || st.Remote != RemoteSynced {
 				continue
+			}
+			if !ch.Full && !slices.ContainsFunc(ch.FullFor, func(p string) bool { return strings.HasPrefix(st.Href, p) }) {
+				continue // listed as a delta: missing says nothing
 			}
 			if err := r.detach(ctx, rs.series[st.SeriesID], st); err != nil {
 				return err
