@@ -16,6 +16,9 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -107,6 +110,54 @@ type GoogleConfig struct {
 	// Endpoint overrides the API base URL (a test server or a proxy);
 	// empty means Google's.
 	Endpoint string `yaml:"endpoint"`
+	// OAuthClient is an OAuth client JSON ("installed" or "web") for
+	// setups without domain-wide delegation: an admin authorises the
+	// calendar once in a browser (the consent flow). Give it instead of
+	// Credentials.
+	OAuthClient     Secret `yaml:"oauth_client"`
+	OAuthClientFile string `yaml:"oauth_client_file"`
+	// TokenKey encrypts the consent flow's refresh tokens at rest: 32
+	// bytes, raw or base64. Required with an OAuth client.
+	TokenKey     Secret `yaml:"token_key"`
+	TokenKeyFile string `yaml:"token_key_file"`
+}
+
+// IsOAuthClient reports whether the calendar uses the consent flow: an
+// OAuth client given as oauth_client, or as credentials.
+func (g GoogleConfig) IsOAuthClient() bool {
+	if g.OAuthClient.IsSet() {
+		return true
+	}
+	var kind struct {
+		Installed json.RawMessage `json:"installed"`
+		Web       json.RawMessage `json:"web"`
+	}
+	return json.Unmarshal([]byte(g.Credentials.Reveal()), &kind) == nil && (kind.Installed != nil || kind.Web != nil)
+}
+
+// OAuthClientJSON is the OAuth client of the consent flow, wherever it
+// was given.
+func (g GoogleConfig) OAuthClientJSON() []byte {
+	if g.OAuthClient.IsSet() {
+		return []byte(g.OAuthClient.Reveal())
+	}
+	return []byte(g.Credentials.Reveal())
+}
+
+// TokenKeyBytes decodes TokenKey: 32 raw bytes, or their base64
+// (standard or URL alphabet, padded or not).
+func (g GoogleConfig) TokenKeyBytes() ([]byte, error) {
+	raw := strings.TrimSpace(g.TokenKey.Reveal())
+	if len(raw) == 32 {
+		return []byte(raw), nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(raw); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	// Never the key itself in the message.
+	return nil, errors.New("must be 32 bytes, raw or base64 (e.g. openssl rand -base64 32)")
 }
 
 // SyncConfig tunes the calendar reconciler.

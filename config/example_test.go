@@ -22,7 +22,9 @@ func TestExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"ONEONONE_CALENDARS_1_GOOGLE_CREDENTIALS_FILE=" + writeSecret(t, "google.json", "{}\n")}
+	env := []string{"ONEONONE_CALENDARS_1_GOOGLE_CREDENTIALS_FILE=" + writeSecret(t, "google.json", "{}\n"),
+		"ONEONONE_CALENDARS_2_GOOGLE_OAUTH_CLIENT_FILE=" + writeSecret(t, "oauth.json", `{"web":{"client_id":"x"}}`+"\n"),
+		"ONEONONE_CALENDARS_2_GOOGLE_TOKEN_KEY_FILE=" + writeSecret(t, "key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n")}
 	for _, name := range []string{
 		"ONEONONE_CALENDARS_0_CALDAV_PASSWORD_FILE",
 		"ONEONONE_MEDIA_TURN_0_PASSWORD_FILE",

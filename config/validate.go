@@ -88,8 +88,19 @@ func (c Config) validate() problems {
 			}
 		case cal.Google != nil:
 			g := cal.Google
-			if g.CredentialsFile == "" && !g.Credentials.IsSet() {
-				bad(key+".google.credentials_file", "is required")
+			switch {
+			case g.OAuthClient.IsSet() && g.Credentials.IsSet():
+				bad(key+".google.oauth_client_file", "give either credentials_file (a service account key) or oauth_client_file, not both")
+			case g.CredentialsFile == "" && !g.Credentials.IsSet() && g.OAuthClientFile == "" && !g.OAuthClient.IsSet():
+				bad(key+".google.credentials_file", "is required (or oauth_client_file for the consent flow)")
+			}
+			if (g.IsOAuthClient() || g.OAuthClientFile != "") && !g.TokenKey.IsSet() && g.TokenKeyFile == "" {
+				bad(key+".google.token_key_file", "is required with an OAuth client: it encrypts the refresh token at rest")
+			}
+			if g.TokenKey.IsSet() {
+				if _, err := g.TokenKeyBytes(); err != nil {
+					bad(key+".google.token_key_file", "%v", err)
+				}
 			}
 			if g.Endpoint != "" {
 				if err := checkHTTPURL(g.Endpoint); err != nil {
