@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +32,8 @@ type harness struct {
 	http *httptest.Server
 	url  string
 
+	codec *signal.Codec // nil: the default types only
+
 	mu     sync.Mutex
 	events []string // "join room role", "leave room role"
 }
@@ -53,7 +54,7 @@ func newHarness(t testing.TB, mod func(*Config)) *harness {
 	}
 	h.srv = srv
 	h.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := signal.Accept(w, r, signal.Options{PingInterval: 200 * time.Millisecond, PingTimeout: 400 * time.Millisecond}, nil)
+		conn, err := signal.Accept(w, r, signal.Options{Codec: h.codec, PingInterval: 200 * time.Millisecond, PingTimeout: 400 * time.Millisecond}, nil)
 		if err != nil {
 			return
 		}
@@ -116,6 +117,7 @@ type client struct {
 	lastSeq   atomic.Int64
 
 	net       *freezableDialer
+	lastOffer atomic.Value        // string
 	msgs      chan signal.Message // everything but offers
 	frozen    atomic.Bool
 	badAnswer atomic.Bool // answer the next offer with garbage
@@ -123,11 +125,10 @@ type client struct {
 }
 
 type clientOpts struct {
-	network    webrtc.NetworkType
-	noPublish  bool
-	noReplay   bool // disable SRTP replay protection to see retransmissions
-	sendFirst  time.Duration
-	skipJoinOK bool
+	network   webrtc.NetworkType
+	noPublish bool
+	noReplay  bool // disable SRTP replay protection to see retransmissions
+	codec     *signal.Codec
 }
 
 func (h *harness) join(room, role string, marker byte, o clientOpts) *client {
@@ -145,7 +146,7 @@ func (h *harness) dial(room, role string, marker byte, o clientOpts) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &client{t: t, role: role, marker: marker, ctx: ctx, cancel: cancel, msgs: make(chan signal.Message, 256)}
 	c.net = &freezableDialer{}
-	conn, err := signal.Dial(ctx, h.url+"?room="+room+"&role="+role, signal.Options{},
+	conn, err := signal.Dial(ctx, h.url+"?room="+room+"&role="+role, signal.Options{Codec: o.codec},
 		&websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: c.net.DialContext}}})
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +246,8 @@ func (c *client) readLoop() {
 		switch m.Type {
 		case signal.TypeOffer:
 			c.offers.Add(1)
-			if err := c.answer(m); err != nil {
+			c.lastOffer.Store(m.Data.(*signal.SessionDescription).SDP)
+			if err := c.answer(m); err != nil && c.ctx.Err() == nil {
 				c.t.Errorf("%s: answer: %v", c.role, err)
 			}
 		case signal.TypeCandidate:
@@ -458,10 +460,4 @@ func waitFor(timeout time.Duration, cond func() bool) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
-}
-
-func seqBytes(seq uint16) []byte {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], seq)
-	return b[:]
 }

@@ -21,7 +21,10 @@ func TestJoinLeaveCyclesDoNotLeak(t *testing.T) {
 		b := h.join("r", RoleReport, 2, clientOpts{})
 		if err := waitFor(10*time.Second, func() bool {
 			return a.pc.ConnectionState() == webrtc.PeerConnectionStateConnected &&
-				b.pc.ConnectionState() == webrtc.PeerConnectionStateConnected && b.recv[1].Load() > 0
+				b.pc.ConnectionState() == webrtc.PeerConnectionStateConnected &&
+				// Every track has arrived: pion races if a PeerConnection is
+				// closed while its OnTrack handler is being started.
+				a.recv[0].Load() > 0 && a.recv[1].Load() > 0 && b.recv[0].Load() > 0 && b.recv[1].Load() > 0
 		}); err != nil {
 			t.Fatalf("cycle %d: not connected: %v", i, err)
 		}

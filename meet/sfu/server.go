@@ -161,27 +161,9 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 	if err := registerCodecs(m); err != nil {
 		return nil, fmt.Errorf("sfu: codecs: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	// Receiving side: ask the publisher for lost packets. Sending side:
-	// answer the subscriber's NACKs from a cache of what we sent, so a
-	// loss on the downlink never travels back to the publisher.
-	gen, err := nack.NewGeneratorInterceptor()
+	ir, err := newInterceptors(m)
 	if err != nil {
-		return nil, err
-	}
-	resp, err := nack.NewResponderInterceptor(nack.ResponderSize(1024))
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(gen)
-	ir.Add(resp)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, err
-	}
-	// transport-cc feedback on what the publisher sends, so the browser's
-	// own estimator adapts its uplink.
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 
 	var se webrtc.SettingEngine
@@ -209,6 +191,32 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 	// old clients.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	// Receiving side: ask the publisher for lost packets. Sending side:
+	// answer the subscriber's NACKs from a cache of what we sent, so a
+	// loss on the downlink never travels back to the publisher.
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := nack.NewResponderInterceptor(nack.ResponderSize(1024))
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(gen)
+	ir.Add(resp)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	// transport-cc feedback on what the publisher sends, so the browser's
+	// own estimator adapts its uplink.
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+	return ir, nil
 }
 
 // Close tells every participant "bye", waits for their Join calls to

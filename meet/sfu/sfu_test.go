@@ -73,6 +73,7 @@ func TestPublishWhileOtherJoins(t *testing.T) {
 func TestRejoinReplacesAndRenegotiates(t *testing.T) {
 	h := newHarness(t, nil)
 	a := h.join("r", RoleManager, 1, clientOpts{})
+	a.waitMsg(signal.TypeJoined, 5*time.Second) // attendance order below
 	b := h.join("r", RoleReport, 2, clientOpts{})
 	a.waitMedia(2, 10, 10*time.Second)
 	b.waitMedia(1, 10, 10*time.Second)
@@ -255,5 +256,56 @@ func TestServerClose(t *testing.T) {
 	c := h.dial("r", RoleManager, 1, clientOpts{noPublish: true})
 	if bye := c.waitMsg(signal.TypeBye, 5*time.Second).Data.(*signal.Bye); bye.Reason != leaveServerClosed {
 		t.Fatalf("join after close got bye %q", bye.Reason)
+	}
+}
+
+// media.public_ip replaces the host address in the offer's candidates.
+func TestPublicIPAnnounced(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PublicIP = "203.0.113.7" })
+	a := h.join("r", RoleManager, 1, clientOpts{noPublish: true})
+	if err := waitFor(5*time.Second, func() bool { return a.offers.Load() > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	sdp, _ := a.lastOffer.Load().(string)
+	if !strings.Contains(sdp, "203.0.113.7") || strings.Contains(sdp, "127.0.0.1") {
+		t.Fatalf("offer does not announce only the public IP:\n%s", sdp)
+	}
+}
+
+type agendaNote struct {
+	Text string `json:"text"`
+}
+
+// agenda.* messages reach OnMessage, and Send reaches a participant: the
+// path the agenda's live updates will take.
+func TestAgendaMessages(t *testing.T) {
+	got := make(chan signal.Message, 1)
+	h := newHarness(t, func(c *Config) {
+		c.OnMessage = func(room, role string, m signal.Message) {
+			if room == "r" && role == RoleReport {
+				got <- m
+			}
+		}
+	})
+	h.codec = signal.NewCodec()
+	if err := h.codec.Register("agenda.note", func() any { return new(agendaNote) }); err != nil {
+		t.Fatal(err)
+	}
+	b := h.join("r", RoleReport, 2, clientOpts{noPublish: true, codec: h.codec})
+	b.waitMsg(signal.TypeJoined, 5*time.Second)
+	b.conn.Send(signal.Message{Type: "agenda.note", Data: &agendaNote{Text: "career"}})
+	select {
+	case m := <-got:
+		if n := m.Data.(*agendaNote); n.Text != "career" {
+			t.Fatalf("got %+v", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("agenda message not delivered")
+	}
+	if err := h.srv.Send("r", RoleReport, signal.Message{Type: "agenda.note", Data: &agendaNote{Text: "wellbeing"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.waitMsg("agenda.note", 5*time.Second).Data.(*agendaNote); n.Text != "wellbeing" {
+		t.Fatalf("got %+v", n)
 	}
 }

@@ -1,0 +1,175 @@
+package sfu
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/oneonone/oneonone/internal/errs"
+)
+
+func marshal(t testing.TB, p rtp.Packet) []byte {
+	t.Helper()
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestStripExtensions(t *testing.T) {
+	payload := []byte{1, 2, 3, 4, 5}
+	withExt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 7, SSRC: 9}, Payload: payload}
+	withExt.Header.SetExtension(1, []byte("0"))  // sdes:mid
+	withExt.Header.SetExtension(10, []byte("h")) // a simulcast rid
+	withCSRC := rtp.Packet{Header: rtp.Header{Version: 2, CSRC: []uint32{1, 2}}, Payload: payload}
+	withCSRC.Header.SetExtension(3, []byte{0, 1})
+	tests := []struct {
+		name    string
+		in      []byte
+		wantErr bool
+	}{
+		{"plain", marshal(t, rtp.Packet{Header: rtp.Header{Version: 2}, Payload: payload}), false},
+		{"one-byte extensions", marshal(t, withExt), false},
+		{"csrc and extension", marshal(t, withCSRC), false},
+		{"short", []byte{0x80, 0, 0}, true},
+		{"version 0", make([]byte, 20), true},
+		{"extension past the end", marshal(t, withExt)[:14], true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := stripExtensions(append([]byte(nil), tt.in...))
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("accepted a malformed packet")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p rtp.Packet
+			if err := p.Unmarshal(out); err != nil {
+				t.Fatal(err)
+			}
+			if p.Header.Extension || len(p.Header.Extensions) != 0 {
+				t.Fatalf("extensions left: %v", p.Header.GetExtensionIDs())
+			}
+			if !bytes.Equal(p.Payload, payload) {
+				t.Fatalf("payload %v, want %v", p.Payload, payload)
+			}
+		})
+	}
+}
+
+func FuzzStripExtensions(f *testing.F) {
+	p := rtp.Packet{Header: rtp.Header{Version: 2, CSRC: []uint32{1}}, Payload: []byte{1, 2, 3}}
+	p.Header.SetExtension(1, []byte("abc"))
+	f.Add(marshal(f, p))
+	f.Add([]byte{0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := stripExtensions(append([]byte(nil), b...))
+		if err != nil {
+			return
+		}
+		if out[0]&0x10 != 0 || len(out) > len(b) {
+			t.Fatalf("bad strip of %x: %x", b, out)
+		}
+	})
+}
+
+// recordingWriter keeps what a downTrack writes.
+type recordingWriter struct{ pkts []rtp.Packet }
+
+func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.pkts = append(w.pkts, rtp.Packet{Header: h.Clone(), Payload: append([]byte(nil), payload...)})
+	return len(payload), nil
+}
+func (w *recordingWriter) Write([]byte) (int, error) { return 0, errors.New("unused") }
+
+// When the source changes (the other side reloads), the stream the
+// subscriber sees continues: sequence numbers follow on, the timestamp
+// advances by the wall-clock gap, and the SSRC and payload type are the
+// subscriber's.
+func TestDownTrackSwitchesSourcesSeamlessly(t *testing.T) {
+	d := newDownTrack(webrtc.RTPCodecTypeVideo, "report")
+	w := &recordingWriter{}
+	d.binding.Store(&binding{ssrc: 0xabc, pt: 100, writer: w})
+	s1, s2 := &upTrack{}, &upTrack{}
+	t0 := time.Unix(1000, 0)
+	send := func(src *upTrack, seq uint16, ts uint32, at time.Time, padding byte) {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, SSRC: 1, Marker: true}, Payload: []byte{7, 7}}
+		if padding > 0 {
+			p.Header.Padding, p.PaddingSize = true, padding
+		}
+		p.Header.SetExtension(1, []byte("0"))
+		if err := d.write(marshal(t, p), src, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(s1, 100, 5000, t0, 0)
+	send(s1, 101, 5000, t0, 4)
+	send(s2, 60000, 123, t0.Add(time.Second), 0) // a new source, far away
+	send(s2, 60001, 3123, t0.Add(time.Second), 0)
+	send(s1, 102, 8000, t0.Add(time.Second), 0) // an old packet straggling in
+	wantSeq := []uint16{100, 101, 102, 103}
+	for i, p := range w.pkts[:4] {
+		if p.SequenceNumber != wantSeq[i] || p.SSRC != 0xabc || p.PayloadType != 100 || !p.Marker || p.Extension {
+			t.Fatalf("packet %d: %+v", i, p.Header)
+		}
+		if !bytes.Equal(p.Payload, []byte{7, 7}) {
+			t.Fatalf("packet %d payload %v", i, p.Payload)
+		}
+	}
+	if w.pkts[1].Header.PaddingSize != 4 {
+		t.Fatalf("padding %d, want 4", w.pkts[1].Header.PaddingSize)
+	}
+	if got, want := w.pkts[2].Timestamp, uint32(5000+90000+1); got != want {
+		t.Fatalf("timestamp after switch %d, want %d (one second later)", got, want)
+	}
+	if w.pkts[3].Timestamp-w.pkts[2].Timestamp != 3000 {
+		t.Fatalf("timestamps of the new source not kept relative: %d", w.pkts[3].Timestamp-w.pkts[2].Timestamp)
+	}
+}
+
+func TestDownTrackWriteDoesNotAllocate(t *testing.T) {
+	d := newDownTrack(webrtc.RTPCodecTypeVideo, "report")
+	d.binding.Store(&binding{ssrc: 1, pt: 96, writer: writerFunc(func(*rtp.Header, []byte) (int, error) { return 0, nil })})
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 1}, Payload: make([]byte, 1100)}
+	p.Header.SetExtension(1, []byte("0"))
+	orig := marshal(t, p)
+	buf := make([]byte, len(orig))
+	src := &upTrack{}
+	now := time.Now()
+	allocs := testing.AllocsPerRun(1000, func() {
+		copy(buf, orig)
+		if err := d.write(buf, src, now); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per forwarded packet", allocs)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, c := range []Config{
+		{UDPPort: 70000},
+		{TCPPort: -2},
+		{ListenIP: "localhost"},
+		{PublicIP: "1.2.3"},
+	} {
+		if _, err := NewServer(c); err == nil {
+			t.Fatalf("%+v accepted", c)
+		} else if _, ok := errs.AsInvalid(err); !ok {
+			t.Fatalf("%+v: %v is not *errs.Invalid", c, err)
+		}
+	}
+	if _, err := roleIndex("admin"); err == nil {
+		t.Fatal("role admin accepted")
+	}
+}
