@@ -52,6 +52,11 @@ type Options struct {
 	// series moves), so that calendar's sync runs now instead of at its
 	// next interval. "" is the built-in ICS feed. It must not block.
 	OnSeriesChanged func(calendarID string)
+	// GoogleAuthorize, when set, starts the OAuth consent of a Google
+	// calendar (GET /api/v1/calendars/{id}/google/authorize): it sends the
+	// browser to Google, or returns an error wrapping errs.ErrNotFound
+	// when the calendar has no consent flow. Nil answers 404.
+	GoogleAuthorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
 }
 
 // Server is the daemon's http.Handler.
@@ -65,6 +70,7 @@ type Server struct {
 	maxBody   int64
 	now       func() time.Time
 	changed   func(calendarID string)
+	authorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
 	openapi   []byte
 	routes    []route
 	mux       *http.ServeMux
@@ -83,6 +89,7 @@ func New(opts Options) *Server {
 		maxBody:   opts.MaxBodyBytes,
 		now:       opts.Now,
 		changed:   opts.OnSeriesChanged,
+		authorize: opts.GoogleAuthorize,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

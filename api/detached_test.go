@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/oneonone/oneonone/calendar"
+	"github.com/oneonone/oneonone/internal/errs"
 )
 
 // detach marks a series the way the reconciler does when its event is
@@ -144,5 +147,31 @@ func TestSeriesChangesNudgeTheirCalendar(t *testing.T) {
 	}
 	if got := take(); !slices.Equal(got, []string{"team"}) {
 		t.Errorf("import nudged %q, want [team]", got)
+	}
+}
+
+func TestAuthorizeGoogle(t *testing.T) {
+	none := newFixture(t)
+	if res := none.do("GET", "/api/v1/calendars/workspace/google/authorize", nil); res.Code != 404 {
+		t.Fatalf("without a consent flow = %d %s, want 404", res.Code, res.Body)
+	}
+	f := newFixture(t, func(o *Options) {
+		o.GoogleAuthorize = func(w http.ResponseWriter, r *http.Request, id string) error {
+			if id != "workspace" {
+				return fmt.Errorf("calendar %s: %w", id, errs.ErrNotFound)
+			}
+			http.Redirect(w, r, "https://accounts.example/consent", http.StatusFound)
+			return nil
+		}
+	})
+	if res := f.do("GET", "/api/v1/calendars/workspace/google/authorize", nil, "Authorization", ""); res.Code != 401 {
+		t.Fatalf("without the admin token = %d, want 401", res.Code)
+	}
+	if res := f.do("GET", "/api/v1/calendars/workspace/google/authorize", nil); res.Code != 302 || res.Header.Get("Location") != "https://accounts.example/consent" {
+		t.Fatalf("authorize = %d %q", res.Code, res.Header.Get("Location"))
+	}
+	res := f.do("GET", "/api/v1/calendars/team/google/authorize", nil)
+	if res.Code != 404 || res.apiError(t).Error.Code != "not_found" {
+		t.Fatalf("authorize of a calendar without a flow = %d %s", res.Code, res.Body)
 	}
 }

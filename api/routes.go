@@ -32,6 +32,7 @@ func (s *Server) routeTable(page *web.Handler) []route {
 		h("GET", "/api/v1/series/{id}/occurrences", s.listOccurrences),
 		h("GET", "/api/v1/people", s.listPeople),
 		h("POST", "/api/v1/people/{email}/feed/rotate", s.rotateFeed),
+		h("GET", "/api/v1/calendars/{id}/google/authorize", s.authorizeGoogle),
 		{Method: "GET", Pattern: "/ical/{feed}", DocPath: "/ical/{token}.ics", Handler: http.HandlerFunc(s.serveFeed)},
 	}
 	for _, pr := range page.Routes() {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/oneonone/oneonone/api"
 	"github.com/oneonone/oneonone/config"
+	"github.com/oneonone/oneonone/meet"
 	"github.com/oneonone/oneonone/store"
 )
 
@@ -131,7 +132,8 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	// Background loops stop (deferred) before the store closes.
 	w := newWorkers(ctx, logger)
 	defer w.stop()
-	m, err := startMetrics(w, cfg, st, opts.Version, logger)
+	var rms rooms
+	m, err := startMetrics(w, cfg, st, opts.Version, logger, rms.stats)
 	if err != nil {
 		closeListener()
 		return fmt.Errorf("metrics: %w", err)
@@ -142,6 +144,22 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return fmt.Errorf("calendar sync: %w", err)
 	}
 
+	ident, err := startIdentity(w.ctx, cfg, dataDir, st, logger)
+	if err != nil {
+		closeListener()
+		return fmt.Errorf("identity: %w", err)
+	}
+	defer ident.Close()
+	rm, err := startMeet(cfg, st, ident, m.ObserveMeeting, logger)
+	if err != nil {
+		closeListener()
+		return fmt.Errorf("rooms: %w", err)
+	}
+	// Closed before the store (deferred) and, on a stop signal, before HTTP
+	// shutdown, so participants hear "bye" and their leaving is stored.
+	defer rm.Close()
+	rms.svc.Store(rm)
+
 	apiHandler := api.New(api.Options{
 		Store:        st,
 		AdminToken:   token,
@@ -150,12 +168,20 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Ready:        func(ctx context.Context) error { return errors.Join(st.Ping(ctx), cals.ready(ctx)) },
 		Version:      opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Meet:         meetAPI{rm},
 	})
 	// /metrics sits beside the API rather than in it: Prometheus scrapes
 	// it without the admin token, and scrapes are not worth a log line.
 	handler := http.NewServeMux()
 	handler.Handle("GET /metrics", m.Handler())
 	handler.Handle("/", apiHandler)
+	// Rooms and sign-in take people's session cookies: state-changing
+	// requests must come from our own pages.
+	cop := http.NewCrossOriginProtection()
+	handler.Handle(meet.Prefix, cop.Handler(rm))
+	for _, rt := range ident.Routes() {
+		handler.Handle(rt.Method+" "+rt.Pattern, cop.Handler(rt.Handler))
+	}
 
 	ln := opts.Listener
 	if ln == nil {
@@ -193,6 +219,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	}
 
 	logger.Info("stopping", "timeout", ShutdownTimeout.String())
+	// Hijacked WebSockets outlive Shutdown: end the meetings first.
+	if err := rm.Close(); err != nil {
+		logger.Warn("close rooms", "err", err)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

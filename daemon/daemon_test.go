@@ -59,6 +59,7 @@ func startWith(t *testing.T, dataDir string, change func(*config.Config)) *runni
 		t.Fatal(err)
 	}
 	cfg := config.Default()
+	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0 // media on free ports: daemons run side by side in tests
 	cfg.DataDir = dataDir
 	cfg.Listen = ln.Addr().String()
 	change(&cfg)
@@ -184,6 +185,7 @@ func TestSecondDaemonOnSameDataDirIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
+	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0 // media on free ports: daemons run side by side in tests
 	cfg.DataDir = dir
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -253,6 +255,7 @@ func TestListenFailureReleasesDataDir(t *testing.T) {
 	defer busy.Close()
 	dir := t.TempDir()
 	cfg := config.Default()
+	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0 // media on free ports: daemons run side by side in tests
 	cfg.DataDir = dir
 	cfg.Listen = busy.Addr().String()
 	err = RunOptions(context.Background(), cfg, nil, Options{Stdout: &bytes.Buffer{}})

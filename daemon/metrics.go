@@ -12,7 +12,9 @@ import (
 // two loops: the refresh of the aggregates a scrape reads, and the
 // finalizer that decides each ended occurrence's outcome once (safe on
 // every daemon sharing a store).
-func startMetrics(w *workers, cfg config.Config, st *store.Store, version string, logger *slog.Logger) (*metrics.Metrics, error) {
+//
+// rooms reads the rooms' gauges at scrape time.
+func startMetrics(w *workers, cfg config.Config, st *store.Store, version string, logger *slog.Logger, rooms func() (int, int)) (*metrics.Metrics, error) {
 	cals := make([]metrics.Calendar, 0, len(cfg.Calendars))
 	for _, c := range cfg.Calendars {
 		cals = append(cals, metrics.Calendar{ID: c.ID, Provider: c.Provider()})
@@ -24,6 +26,7 @@ func startMetrics(w *workers, cfg config.Config, st *store.Store, version string
 		MinSeriesPerUnit: cfg.Metrics.MinSeriesPerUnit,
 		PerSeries:        cfg.Metrics.PerSeries,
 		Calendars:        cals,
+		Rooms:            rooms,
 		Logger:           logger,
 	})
 	if err != nil {

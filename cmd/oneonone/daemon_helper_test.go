@@ -34,6 +34,7 @@ func startDaemon(t *testing.T, dataDir string) *testDaemon {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
+	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0 // media on free ports: daemons run side by side in tests
 	cfg.DataDir = dataDir
 	cfg.Listen = ln.Addr().String()
 	d := &testDaemon{dataDir: dataDir, stdout: &syncBuffer{}, logs: &syncBuffer{}}
