@@ -47,6 +47,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now); tests pin it.
 	Now func() time.Time
+	// Meet serves the personal-links and attendance endpoints; nil
+	// answers them with 503.
+	Meet Meet
 	// OnSeriesChanged, when set, is told the calendar id of every series
 	// the API created, changed or removed (the old and the new one when a
 	// series moves), so that calendar's sync runs now instead of at its
@@ -69,6 +72,7 @@ type Server struct {
 	version   string
 	maxBody   int64
 	now       func() time.Time
+	meet      Meet
 	changed   func(calendarID string)
 	authorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
 	openapi   []byte
@@ -88,6 +92,7 @@ func New(opts Options) *Server {
 		version:   opts.Version,
 		maxBody:   opts.MaxBodyBytes,
 		now:       opts.Now,
+		meet:      opts.Meet,
 		changed:   opts.OnSeriesChanged,
 		authorize: opts.GoogleAuthorize,
 	}

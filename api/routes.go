@@ -30,6 +30,8 @@ func (s *Server) routeTable(page *web.Handler) []route {
 		h("PATCH", "/api/v1/series/{id}", s.patchSeries),
 		h("DELETE", "/api/v1/series/{id}", s.deleteSeries),
 		h("GET", "/api/v1/series/{id}/occurrences", s.listOccurrences),
+		h("GET", "/api/v1/series/{id}/links", s.seriesLinks),
+		h("GET", "/api/v1/series/{id}/attendance", s.seriesAttendance),
 		h("GET", "/api/v1/people", s.listPeople),
 		h("POST", "/api/v1/people/{email}/feed/rotate", s.rotateFeed),
 		h("GET", "/api/v1/calendars/{id}/google/authorize", s.authorizeGoogle),

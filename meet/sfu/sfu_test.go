@@ -25,6 +25,19 @@ func TestTwoParticipantsExchangeMedia(t *testing.T) {
 	a.waitMsg(signal.TypePeerJoined, 5*time.Second)
 	a.waitMedia(2, 25, 10*time.Second)
 	b.waitMedia(1, 25, 10*time.Second)
+	// The cheaper SRTP profile is the one in use.
+	transports := 0
+	for _, st := range a.pc.GetStats() {
+		if ts, ok := st.(webrtc.TransportStats); ok {
+			transports++
+			if ts.SRTPCipher != "SRTP_AEAD_AES_128_GCM" {
+				t.Fatalf("SRTP profile %q, want SRTP_AEAD_AES_128_GCM", ts.SRTPCipher)
+			}
+		}
+	}
+	if transports != 1 {
+		t.Fatalf("%d transports, want one bundled transport", transports)
+	}
 	if st := h.srv.Stats(); st.RoomsActive != 1 || st.Participants != 2 {
 		t.Fatalf("stats %+v", st)
 	}
