@@ -120,6 +120,11 @@ func (s *Sender) send(ctx context.Context, addr string, msg Message) error {
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	wrap := func(step string, err error) error {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The connection's deadline is the context's: say which.
+			<-ctx.Done()
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w (%w)", step, ctx.Err(), err)
 		}
