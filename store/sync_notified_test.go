@@ -8,8 +8,10 @@ import (
 
 // The iMIP notice record (0005) survives a round trip and an update, on
 // both engines.
-func TestSyncStateNotifiedSQLite(t *testing.T)   { testSyncStateNotified(t, openStore(t, sqliteDSN(t))) }
-func TestSyncStateNotifiedPostgres(t *testing.T) { testSyncStateNotified(t, openStore(t, postgresDSN(t))) }
+func TestSyncStateNotifiedSQLite(t *testing.T) { testSyncStateNotified(t, openStore(t, sqliteDSN(t))) }
+func TestSyncStateNotifiedPostgres(t *testing.T) {
+	testSyncStateNotified(t, openStore(t, postgresDSN(t)))
+}
 
 func testSyncStateNotified(t *testing.T, s *Store) {
 	in := calendar.SyncState{CalendarID: "team", SeriesID: "s_1", UID: "s_1@oneonone", Sequence: 2,
