@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -88,7 +90,10 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Logger.Warn("sfu: udp write buffer", "err", err)
 	}
 	logs := logging.NewDefaultLoggerFactory()
-	logs.DefaultLogLevel = logging.LogLevelError
+	logs.DefaultLogLevel = logging.LogLevelWarn
+	// pion's own messages (mostly benign races at close) go to our log at
+	// debug level, not to stderr.
+	logs.Writer = slogWriter{cfg.Logger}
 	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), s.udp)
 	if cfg.TCPPort >= 0 {
 		s.tcpL, err = net.Listen("tcp", net.JoinHostPort(ipString(ip), strconv.Itoa(cfg.TCPPort)))
@@ -104,6 +109,13 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(b []byte) (int, error) {
+	w.log.Debug("sfu: pion", "msg", strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 func ipString(ip net.IP) string {
