@@ -51,15 +51,13 @@ func (s *Service) emailRequest(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, r, http.StatusOK, msgCheckInbox)
 		return
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		ctx, cancel := context.WithTimeout(s.ctx, sendTimeout)
+	s.goBackground(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 		defer cancel()
 		if err := s.sendSignInLink(ctx, email, next, lang); err != nil {
 			s.log.WarnContext(ctx, "identity: sign-in mail", "err", err)
 		}
-	}()
+	})
 	s.renderMessage(w, r, http.StatusOK, msgCheckInbox)
 }
 

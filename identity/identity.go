@@ -184,6 +184,8 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	mu     sync.Mutex // guards closed, so no send starts once Close waits
+	closed bool
 }
 
 // New builds the Service. It does no network I/O: the OIDC provider is
@@ -259,10 +261,41 @@ func deriveKey(secret []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// Close stops background work (sign-in mails being sent) and waits for it.
+// closeGrace is how long Close lets sign-in mails in flight finish
+// before cancelling them.
+const closeGrace = 5 * time.Second
+
+// Close waits for sign-in mails in flight (cancelling them after a few
+// seconds) and stops background work.
 func (s *Service) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		s.cancel()
+		<-done
+	}
 	s.cancel()
-	s.wg.Wait()
+}
+
+// goBackground runs f in a goroutine that Close waits for; false when
+// the Service is closed.
+func (s *Service) goBackground(f func(ctx context.Context)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f(s.ctx)
+	}()
+	return true
 }
 
 // Mode reports how people without a personal link sign in.
