@@ -54,6 +54,7 @@ func startCalendars(w *workers, cfg config.Config, st calendarStores, logger *sl
 			Interval: cfg.Sync.Interval,
 			Logger:   logger,
 			Observer: observer,
+			Notifier: calendarNotifier(cfg, cc, logger),
 		})
 		if err != nil {
 			return nil, err
