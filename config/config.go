@@ -194,6 +194,17 @@ type TURNConfig struct {
 // AuthConfig holds how people sign in.
 type AuthConfig struct {
 	OIDC OIDCConfig `yaml:"oidc"`
+	// Secret keys personal links and session cookies: at least 32 random
+	// bytes as base64 or hex. Empty means data_dir/secret.key, created on
+	// first start. Daemons sharing one database must share it.
+	Secret     Secret `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+	// SessionTTL is how long a signed-in browser stays signed in.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// LinkTTL is how long a personal join link works (at least).
+	LinkTTL time.Duration `yaml:"link_ttl"`
+	// EmailLinkTTL is how long an e-mailed sign-in link works.
+	EmailLinkTTL time.Duration `yaml:"email_link_ttl"`
 }
 
 // OIDCConfig is an OpenID Connect provider for signing in. Disabled when
@@ -285,6 +296,11 @@ func Default() Config {
 		Metrics: MetricsConfig{
 			Window:           90 * 24 * time.Hour,
 			MinSeriesPerUnit: 3,
+		},
+		Auth: AuthConfig{
+			SessionTTL:   30 * 24 * time.Hour,
+			LinkTTL:      90 * 24 * time.Hour,
+			EmailLinkTTL: 15 * time.Minute,
 		},
 		Log:        LogConfig{Level: "info", Format: "text"},
 		SMTP:       SMTPConfig{Port: 587, StartTLS: true},

@@ -62,6 +62,9 @@ func TestExampleLoads(t *testing.T) {
 		{"smtp.starttls", c.SMTP.StartTLS, d.SMTP.StartTLS},
 		{"http", c.HTTP, d.HTTP},
 		{"attendance", c.Attendance, d.Attendance},
+		{"auth.session_ttl", c.Auth.SessionTTL, d.Auth.SessionTTL},
+		{"auth.link_ttl", c.Auth.LinkTTL, d.Auth.LinkTTL},
+		{"auth.email_link_ttl", c.Auth.EmailLinkTTL, d.Auth.EmailLinkTTL},
 	}
 	for _, s := range same {
 		if s.got != s.want {

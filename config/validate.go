@@ -154,6 +154,19 @@ func (c Config) validate() problems {
 		}
 	}
 
+	for _, d := range []struct {
+		key      string
+		v, least time.Duration
+	}{
+		{"auth.session_ttl", c.Auth.SessionTTL, time.Minute},
+		{"auth.link_ttl", c.Auth.LinkTTL, time.Hour},
+		{"auth.email_link_ttl", c.Auth.EmailLinkTTL, time.Minute},
+	} {
+		if d.v < d.least {
+			bad(d.key, "must be at least %s, got %s", FormatDuration(d.least), FormatDuration(d.v))
+		}
+	}
+
 	if c.Metrics.Window < time.Hour {
 		bad("metrics.window", "must be at least 1h, got %s", FormatDuration(c.Metrics.Window))
 	}
