@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,6 +284,25 @@ func (d *meetDaemon) createSeries(t *testing.T, manager, report string) (id, key
 	return out.ID, start.Format("20060102T150405Z")
 }
 
+// waitHeld waits until the occurrence key of series id is held.
+func (d *meetDaemon) waitHeld(t *testing.T, id, key string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var occ struct {
+			Occurrences []struct{ Key, Status string } `json:"occurrences"`
+		}
+		d.api(t, "GET", "/api/v1/series/"+id+"/occurrences?from="+time.Now().UTC().Add(-24*time.Hour).Format(time.RFC3339), nil, &occ)
+		if len(occ.Occurrences) > 0 && occ.Occurrences[0].Key == key && occ.Occurrences[0].Status == "held" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("occurrence %s not held: %+v", key, occ.Occurrences)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func wsURL(httpURL, id string) string {
 	return "ws" + strings.TrimPrefix(httpURL, "http") + "/r/" + id + "/ws"
 }
@@ -369,20 +390,7 @@ func TestRoomThroughTheDaemon(t *testing.T) {
 	}
 
 	// Together for more than attendance.min_held inside the window: held.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var occ struct {
-			Occurrences []struct{ Key, Status string } `json:"occurrences"`
-		}
-		d.api(t, "GET", "/api/v1/series/"+room+"/occurrences?from="+time.Now().UTC().Add(-24*time.Hour).Format(time.RFC3339), nil, &occ)
-		if len(occ.Occurrences) > 0 && occ.Occurrences[0].Key == key && occ.Occurrences[0].Status == "held" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("occurrence %s not held: %+v", key, occ.Occurrences)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	d.waitHeld(t, room, key)
 	var att struct {
 		Attendance []struct {
 			Occurrence, Email, Role, Joined string
@@ -429,8 +437,8 @@ func TestRoomThroughTheDaemon(t *testing.T) {
 // TestRoomCapabilityMode: with neither OIDC nor e-mail, the room URL
 // shows a chooser; each place admits one chooser session at a time.
 func TestRoomCapabilityMode(t *testing.T) {
-	d, _ := startMeetDaemon(t, func(*config.Config) {})
-	room, _ := d.createSeries(t, "aiko@example.com", "ren@example.com")
+	d, _ := startMeetDaemon(t, func(c *config.Config) { c.Attendance.MinHeld = time.Second })
+	room, key := d.createSeries(t, "aiko@example.com", "ren@example.com")
 
 	first, second := browser(t), browser(t)
 	code, page := fetch(t, first, "GET", d.url+"/r/"+room, nil, nil)
@@ -486,4 +494,54 @@ func TestRoomCapabilityMode(t *testing.T) {
 	}
 	p1.waitMedia(15 * time.Second)
 	p3.waitMedia(15 * time.Second)
+
+	// Held, then the report leaves: the meeting's length is observed.
+	d.waitHeld(t, room, key)
+	p3.close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, text := fetch(t, http.DefaultClient, "GET", d.url+"/metrics", nil, nil)
+		if strings.Contains(text, "oneonone_room_participants 1") && meetingsObserved(text) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("meeting not observed:\n%s", text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// meetingsObserved sums oneonone_meeting_duration_seconds_count.
+func meetingsObserved(text string) int {
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "oneonone_meeting_duration_seconds_count") {
+			if f := strings.Fields(line); len(f) == 2 {
+				v, _ := strconv.Atoi(f[1])
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// TestMediaPortInUse: a taken media port stops the daemon with an error
+// naming its configuration key.
+func TestMediaPortInUse(t *testing.T) {
+	busy, err := net.ListenPacket("udp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Media.UDPPort, cfg.Media.TCPPort = busy.LocalAddr().(*net.UDPAddr).Port, 0
+	err = RunOptions(context.Background(), cfg, nil, Options{Listener: ln, Stdout: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "media.udp_port") {
+		t.Fatalf("err = %v, want one naming media.udp_port", err)
+	}
 }
