@@ -130,13 +130,13 @@ func (s *server) api(method, path string, body any, out any) {
 
 // pair is a series whose occurrence is under way, and its personal links.
 type pair struct {
-	ID             string
-	Manager        string // personal link
-	Report         string
-	ManagerEmail   string
-	ReportEmail    string
-	ManagerName    string
-	ReportName     string
+	ID           string
+	Manager      string // personal link
+	Report       string
+	ManagerEmail string
+	ReportEmail  string
+	ManagerName  string
+	ReportName   string
 }
 
 // createPair adds a weekly series that started five minutes ago (so the
@@ -172,7 +172,9 @@ func (s *server) createPair(manager, report string) pair {
 	return p
 }
 
-func (p pair) String() string { return fmt.Sprintf("series %s (%s, %s)", p.ID, p.ManagerName, p.ReportName) }
+func (p pair) String() string {
+	return fmt.Sprintf("series %s (%s, %s)", p.ID, p.ManagerName, p.ReportName)
+}
 
 // freePort returns a port that was free on 127.0.0.1 a moment ago.
 func freePort(t *testing.T, network string) string {
