@@ -40,6 +40,7 @@ func runSuite(t *testing.T, newDSN func(t testing.TB) string) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Migrations", testMigrations},
 		{"StartYearOutOfRange", testStartYearOutOfRange},
+		{"OAuthTokens", testOAuthTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
