@@ -60,6 +60,13 @@ type Options struct {
 	// browser to Google, or returns an error wrapping errs.ErrNotFound
 	// when the calendar has no consent flow. Nil answers 404.
 	GoogleAuthorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
+	// PersonalLink, when set, returns email's personal join link to the
+	// room of seriesID as role ("manager" or "report"); a person's ICS
+	// feed then carries their own link instead of the bare room URL.
+	PersonalLink func(ctx context.Context, seriesID, email, role string) (string, error)
+	// RevokeLinks, when set, revokes every personal link of a person
+	// (POST /api/v1/people/{email}/links/revoke); nil answers 503.
+	RevokeLinks func(ctx context.Context, email string) error
 }
 
 // Server is the daemon's http.Handler.
@@ -75,6 +82,7 @@ type Server struct {
 	meet      Meet
 	changed   func(calendarID string)
 	authorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
+	identity  identityHooks
 	openapi   []byte
 	routes    []route
 	mux       *http.ServeMux
@@ -95,6 +103,7 @@ func New(opts Options) *Server {
 		meet:      opts.Meet,
 		changed:   opts.OnSeriesChanged,
 		authorize: opts.GoogleAuthorize,
+		identity:  identityHooks{personalLink: opts.PersonalLink, revokeLinks: opts.RevokeLinks},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -92,7 +92,12 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fmt.Errorf("overrides of %s: %w", se.ID, err))
 			return
 		}
-		entries = append(entries, icsfeed.Entry{Series: se, Overrides: ovs, RoomURL: s.roomURL(se.ID)})
+		join, err := s.feedJoinURL(r.Context(), se, p.Email)
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("personal link for %s: %w", se.ID, err))
+			return
+		}
+		entries = append(entries, icsfeed.Entry{Series: se, Overrides: ovs, RoomURL: s.roomURL(se.ID), JoinURL: join})
 	}
 	var buf bytes.Buffer
 	if err := icsfeed.Write(&buf, p, entries, now); err != nil {

@@ -34,6 +34,7 @@ func (s *Server) routeTable(page *web.Handler) []route {
 		h("GET", "/api/v1/series/{id}/attendance", s.seriesAttendance),
 		h("GET", "/api/v1/people", s.listPeople),
 		h("POST", "/api/v1/people/{email}/feed/rotate", s.rotateFeed),
+		h("POST", "/api/v1/people/{email}/links/revoke", s.revokeLinks),
 		h("GET", "/api/v1/calendars/{id}/google/authorize", s.authorizeGoogle),
 		{Method: "GET", Pattern: "/ical/{feed}", DocPath: "/ical/{token}.ics", Handler: http.HandlerFunc(s.serveFeed)},
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -18,17 +19,24 @@ import (
 	"github.com/oneonone/oneonone/calendar/google"
 	"github.com/oneonone/oneonone/calendar/icsfeed"
 	"github.com/oneonone/oneonone/config"
+	apperrs "github.com/oneonone/oneonone/internal/errs"
+	"github.com/oneonone/oneonone/store"
 )
 
 // calendarSync runs the reconcilers of the configured calendars.
 type calendarSync struct {
 	recs []*calendar.Reconciler
+	byID map[string]*calendar.Reconciler
+	// flows are the Google consent flows, by calendar id.
+	flows  map[string]*google.OAuthFlow
+	tokens google.TokenStore
 }
 
 // calendarStores is what the reconcilers need from the store.
 type calendarStores interface {
 	calendar.Store
 	calendar.SyncStore
+	OAuthTokens() store.OAuthTokens
 }
 
 // startCalendars starts one reconciler per configured calendar. A
@@ -36,10 +44,10 @@ type calendarStores interface {
 // error); one that cannot be reached is retried by its reconciler and
 // reported by ready. observer may be nil.
 func startCalendars(w *workers, cfg config.Config, st calendarStores, logger *slog.Logger, observer calendar.SyncObserver) (*calendarSync, error) {
-	cs := &calendarSync{}
+	cs := &calendarSync{byID: map[string]*calendar.Reconciler{}, flows: map[string]*google.OAuthFlow{}, tokens: st.OAuthTokens()}
 	base := cfg.BaseURL()
 	for _, cc := range cfg.Calendars {
-		p, err := newProvider(cc, logger)
+		p, err := cs.newProvider(cc, cfg, st, logger)
 		if err != nil {
 			return nil, fmt.Errorf("calendar %s: %w", cc.ID, err)
 		}
@@ -60,6 +68,7 @@ func startCalendars(w *workers, cfg config.Config, st calendarStores, logger *sl
 			return nil, err
 		}
 		cs.recs = append(cs.recs, rec)
+		cs.byID[cc.ID] = rec
 	}
 	for _, rec := range cs.recs {
 		w.run("calendar sync "+rec.CalendarID(), rec.Run)
@@ -73,17 +82,88 @@ func startCalendars(w *workers, cfg config.Config, st calendarStores, logger *sl
 // ready is nil when every calendar's last round succeeded (or none ran
 // yet); else it names the calendars that are unreachable or need
 // re-authorisation.
-func (cs *calendarSync) ready(context.Context) error {
+func (cs *calendarSync) ready(ctx context.Context) error {
 	if cs == nil {
 		return nil
 	}
 	var errs []error
 	for _, rec := range cs.recs {
-		if err := rec.Health(); err != nil {
+		id := rec.CalendarID()
+		err := rec.Health()
+		if flow := cs.flows[id]; flow != nil {
+			if _, lerr := cs.tokens.Load(ctx, id); errors.Is(lerr, apperrs.ErrNotFound) {
+				err = fmt.Errorf("calendar %s needs Google consent: %w", id, calendar.ErrNeedsReauth)
+			}
+			if err != nil && errors.Is(err, apperrs.ErrUnauthorized) {
+				err = fmt.Errorf("%w; an admin authorises it at %s", err, authorizePath(id))
+			}
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// authorizePath is where an admin starts a calendar's consent flow.
+func authorizePath(calendarID string) string {
+	return "/api/v1/calendars/" + url.PathEscape(calendarID) + "/google/authorize"
+}
+
+// changed asks the reconciler of one calendar for a round now (after an
+// API change of one of its series).
+func (cs *calendarSync) changed(calendarID string) {
+	if cs == nil {
+		return
+	}
+	if rec := cs.byID[calendarID]; rec != nil {
+		rec.Trigger()
+	}
+}
+
+// calendarCookie remembers, for the callback, which calendar's flow a
+// browser started: each flow seals its state with its own key.
+const calendarCookie = "oneonone_google_calendar"
+
+// authorize starts the consent flow of a Google calendar with an OAuth
+// client (the API's GoogleAuthorize).
+func (cs *calendarSync) authorize(w http.ResponseWriter, r *http.Request, calendarID string) error {
+	flow := cs.flows[calendarID]
+	if flow == nil {
+		return fmt.Errorf("calendar %s has no consent flow: %w", calendarID, apperrs.ErrNotFound)
+	}
+	http.SetCookie(w, &http.Cookie{Name: calendarCookie, Value: url.QueryEscape(calendarID), Path: google.CallbackPath,
+		MaxAge: 600, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	flow.Start(w, r, calendarID)
+	return nil
+}
+
+// callbackRoute is the mux pattern and handler of google.CallbackPath.
+func (cs *calendarSync) callbackRoute() (string, http.Handler) {
+	return "GET " + google.CallbackPath, cs.oauthCallback()
+}
+
+// oauthCallback is google.CallbackPath: it hands the answer to the flow
+// of the calendar this browser started.
+func (cs *calendarSync) oauthCallback() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var flow *google.OAuthFlow
+		if c, err := r.Cookie(calendarCookie); err == nil {
+			if id, err := url.QueryUnescape(c.Value); err == nil {
+				flow = cs.flows[id]
+			}
+		}
+		if flow == nil && len(cs.flows) == 1 {
+			for _, f := range cs.flows {
+				flow = f
+			}
+		}
+		if flow == nil {
+			http.Error(w, "no Google consent flow was started in this browser; start again", http.StatusBadRequest)
+			return
+		}
+		flow.ServeHTTP(w, r)
+	})
 }
 
 // trigger asks every reconciler for a round now.
@@ -96,15 +176,42 @@ func (cs *calendarSync) trigger() {
 	}
 }
 
-// newProvider builds the provider of one configured calendar.
-func newProvider(cc config.CalendarConfig, logger *slog.Logger) (calendar.Provider, error) {
-	switch {
-	case cc.CalDAV != nil:
-		if cc.CalDAV.URLTemplate != "" {
-			// One provider is one collection; a collection per organizer
-			// needs a provider that routes by organizer.
-			return nil, errors.New("caldav.url_template (a calendar per organizer) is not supported by the sync yet; give caldav.url")
+// organizersOf lists the managers of the series kept in one calendar:
+// the organizers whose calendars a per-organizer provider polls.
+func organizersOf(st calendar.Store, calendarID string) func(ctx context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		all, err := st.ListSeries(ctx, calendar.ListOptions{})
+		if err != nil {
+			return nil, err
 		}
+		var out []string
+		for _, s := range all {
+			if s.Calendar == calendarID {
+				out = append(out, s.Manager.Email)
+			}
+		}
+		return out, nil
+	}
+}
+
+// newProvider builds the provider of one configured calendar.
+func (cs *calendarSync) newProvider(cc config.CalendarConfig, cfg config.Config, st calendar.Store, logger *slog.Logger) (calendar.Provider, error) {
+	switch {
+	case cc.CalDAV != nil && cc.CalDAV.URLTemplate != "":
+		// One delegated account writes into each organizer's calendar.
+		ccfg := caldav.Config{
+			URL: cc.CalDAV.URLTemplate, Username: cc.CalDAV.Username, Password: cc.CalDAV.Password.Reveal(),
+			HTTPClient: &http.Client{Timeout: 30 * time.Second},
+			Logger:     logger.With("calendar", cc.ID),
+		}
+		return calendar.NewPerOrganizer(calendar.PerOrganizerConfig{
+			Open: func(ctx context.Context, organizer string) (calendar.Provider, error) {
+				return caldav.Open(ctx, ccfg, organizer)
+			},
+			Organizers: organizersOf(st, cc.ID),
+			Logger:     logger.With("calendar", cc.ID),
+		})
+	case cc.CalDAV != nil:
 		ccfg := caldav.Config{
 			URL: cc.CalDAV.URL, Username: cc.CalDAV.Username, Password: cc.CalDAV.Password.Reveal(),
 			HTTPClient: &http.Client{Timeout: 30 * time.Second},
@@ -115,29 +222,79 @@ func newProvider(cc config.CalendarConfig, logger *slog.Logger) (calendar.Provid
 		return &lazyProvider{open: func(ctx context.Context) (calendar.Provider, error) {
 			return caldav.Open(ctx, ccfg, "")
 		}}, nil
+	case cc.Google != nil && cc.Google.IsOAuthClient():
+		return cs.newOAuthGoogleProvider(cc, cfg, logger)
 	case cc.Google != nil:
-		return newGoogleProvider(cc, logger)
+		return newGoogleProvider(cc, st, logger)
 	}
 	return nil, errors.New("neither caldav nor google is set")
 }
 
-// newGoogleProvider builds the Google Calendar provider from a service
-// account key. An OAuth client key needs the consent flow's token source
-// (google.OAuthFlow), which is not wired here yet: such a calendar stays
-// unready, saying why, rather than stopping the daemon.
-func newGoogleProvider(cc config.CalendarConfig, logger *slog.Logger) (calendar.Provider, error) {
-	p, err := google.New(context.Background(), google.Config{
+// newOAuthGoogleProvider builds a Google calendar that an admin
+// authorises once through the consent flow; until then (or after Google
+// revokes the grant) it is unready, naming where to authorise it.
+func (cs *calendarSync) newOAuthGoogleProvider(cc config.CalendarConfig, cfg config.Config, logger *slog.Logger) (calendar.Provider, error) {
+	key, err := cc.Google.TokenKeyBytes()
+	if err != nil {
+		return nil, fmt.Errorf("google.token_key: %w", err)
+	}
+	flow, err := google.NewOAuthFlow(google.OAuthConfig{
+		Credentials: cc.Google.OAuthClientJSON(), RedirectURL: cfg.BaseURL() + google.CallbackPath,
+		Key: key, Store: cs.tokens, HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		Logger:       logger.With("calendar", cc.ID),
+		OnAuthorized: cs.changed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cs.flows[cc.ID] = flow
+	return google.New(context.Background(), google.Config{
 		CalendarID:  cc.Google.CalendarID,
-		Credentials: []byte(cc.Google.Credentials.Reveal()),
+		TokenSource: flow.TokenSource(context.Background(), cc.ID),
 		Endpoint:    cc.Google.Endpoint,
 		HTTPClient:  &http.Client{Timeout: 30 * time.Second},
 		Logger:      logger.With("calendar", cc.ID),
 	})
+}
+
+// newGoogleProvider builds the Google Calendar provider from a service
+// account key. With calendar_id "primary" (the default) it uses
+// domain-wide delegation: it impersonates each series' manager (Subject)
+// and writes into their own primary calendar. Any other calendar_id is one
+// calendar shared with the service account, which writes as itself. A key
+// that cannot be used leaves the calendar unready, saying why, rather
+// than stopping the daemon.
+func newGoogleProvider(cc config.CalendarConfig, st calendar.Store, logger *slog.Logger) (calendar.Provider, error) {
+	calendarID := cc.Google.CalendarID
+	if calendarID == "" {
+		calendarID = "primary"
+	}
+	gcfg := func(subject string) google.Config {
+		return google.Config{
+			CalendarID:  calendarID,
+			Credentials: []byte(cc.Google.Credentials.Reveal()),
+			Subject:     subject,
+			Endpoint:    cc.Google.Endpoint,
+			HTTPClient:  &http.Client{Timeout: 30 * time.Second},
+			Logger:      logger.With("calendar", cc.ID),
+		}
+	}
+	// New reads the key without a request: check it once, here.
+	shared, err := google.New(context.Background(), gcfg(""))
 	if err != nil {
 		logger.Error("google calendar cannot be used", "calendar", cc.ID, "err", err)
 		return failingProvider{err: fmt.Errorf("google: %w", err)}, nil
 	}
-	return p, nil
+	if calendarID != "primary" {
+		return shared, nil
+	}
+	return calendar.NewPerOrganizer(calendar.PerOrganizerConfig{
+		Open: func(ctx context.Context, organizer string) (calendar.Provider, error) {
+			return google.New(ctx, gcfg(organizer))
+		},
+		Organizers: organizersOf(st, cc.ID),
+		Logger:     logger.With("calendar", cc.ID),
+	})
 }
 
 // failingProvider answers every call with one error, so a calendar that

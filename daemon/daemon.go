@@ -168,6 +168,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Ready:        func(ctx context.Context) error { return errors.Join(st.Ping(ctx), cals.ready(ctx)) },
 		Version:      opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+
+		// A change through the API is pushed now, not at the next interval.
+		OnSeriesChanged: cals.changed,
+		GoogleAuthorize: cals.authorize,
 		Meet:         meetAPI{rm},
 	})
 	// /metrics sits beside the API rather than in it: Prometheus scrapes
@@ -175,6 +179,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	handler := http.NewServeMux()
 	handler.Handle("GET /metrics", m.Handler())
 	handler.Handle("/", apiHandler)
+	handler.Handle(cals.callbackRoute()) // Google's consent flow comes back here, without the admin token
 	// Rooms and sign-in take people's session cookies: state-changing
 	// requests must come from our own pages.
 	cop := http.NewCrossOriginProtection()

@@ -26,6 +26,9 @@ import (
 // report is invited (NEEDS-ACTION), unlike in the feed, since a calendar
 // server lets them answer. Sequence is the series version.
 func SeriesEvent(e Entry, now time.Time) (calendar.Event, error) {
+	// The shared event is seen by both people (and whoever they forward
+	// it to): never a personal link in it.
+	e.JoinURL = ""
 	s := e.Series
 	loc, err := calendar.LoadLocation(s.Timezone)
 	if err != nil {

@@ -44,6 +44,19 @@ type Entry struct {
 	Series    calendar.Series
 	Overrides []calendar.Override
 	RoomURL   string
+	// JoinURL, when set, is the feed owner's personal join link; it
+	// replaces RoomURL in the event (URL, LOCATION, DESCRIPTION). Only a
+	// per-person feed may carry it: SeriesEvent, which builds the event
+	// shared with calendars, ignores it.
+	JoinURL string
+}
+
+// link is what the event points at: the personal link when there is one.
+func (e Entry) link() string {
+	if e.JoinURL != "" {
+		return e.JoinURL
+	}
+	return e.RoomURL
 }
 
 // UID returns the event UID of a series; it never changes, so calendar
@@ -209,10 +222,10 @@ func baseEvent(e Entry, now time.Time) *ical.Component {
 	manager, report := displayName(s.Manager), displayName(s.Report)
 	ev.Props.SetText(ical.PropSummary, "1on1: "+manager+" / "+report)
 	desc := "1on1 of " + manager + " and " + report + "."
-	if e.RoomURL != "" {
-		ev.Props.SetText(ical.PropLocation, e.RoomURL)
-		setRaw(ev.Props, ical.PropURL, e.RoomURL)
-		desc += "\n\nJoin the room (video and shared agenda):\n" + e.RoomURL
+	if link := e.link(); link != "" {
+		ev.Props.SetText(ical.PropLocation, link)
+		setRaw(ev.Props, ical.PropURL, link)
+		desc += "\n\nJoin the room (video and shared agenda):\n" + link
 	}
 	ev.Props.SetText(ical.PropDescription, desc)
 	ev.Props.Set(&ical.Prop{Name: ical.PropOrganizer, Params: ical.Params{"CN": {paramText(manager)}}, Value: "mailto:" + s.Manager.Email})
