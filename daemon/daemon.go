@@ -168,11 +168,11 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Ready:        func(ctx context.Context) error { return errors.Join(st.Ping(ctx), cals.ready(ctx)) },
 		Version:      opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Meet:         meetAPI{rm},
 
 		// A change through the API is pushed now, not at the next interval.
 		OnSeriesChanged: cals.changed,
 		GoogleAuthorize: cals.authorize,
-		Meet:         meetAPI{rm},
 	})
 	// /metrics sits beside the API rather than in it: Prometheus scrapes
 	// it without the admin token, and scrapes are not worth a log line.
