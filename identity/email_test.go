@@ -16,27 +16,27 @@ import (
 // fakeMailer records messages; the SMTP path is SMTPMailer's own test.
 type fakeMailer struct {
 	mu   sync.Mutex
-	sent []mail
+	sent []sentMail
 }
 
-type mail struct{ to, subject, body string }
+type sentMail struct{ to, subject, body string }
 
 func (m *fakeMailer) Send(_ context.Context, to, subject, body string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sent = append(m.sent, mail{to, subject, body})
+	m.sent = append(m.sent, sentMail{to, subject, body})
 	return nil
 }
 
-func (m *fakeMailer) all() []mail {
+func (m *fakeMailer) all() []sentMail {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]mail(nil), m.sent...)
+	return append([]sentMail(nil), m.sent...)
 }
 
 // waitMails waits until n mails were sent (mail goes out in the
 // background).
-func (m *fakeMailer) waitMails(t *testing.T, n int) []mail {
+func (m *fakeMailer) waitMails(t *testing.T, n int) []sentMail {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
