@@ -27,8 +27,8 @@ type smtpSink struct {
 }
 
 func (b *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return b, nil }
-func (b *smtpSink) Reset()                                       {}
-func (b *smtpSink) Logout() error                                { return nil }
+func (b *smtpSink) Reset()                                      {}
+func (b *smtpSink) Logout() error                               { return nil }
 func (b *smtpSink) Mail(from string, _ *smtp.MailOptions) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
