@@ -41,6 +41,13 @@ const probeScript = `(() => {
     }
   }
   window.RTCPeerConnection = Observed;
+  // The signaling sockets too, so a test can cut one like a network drop.
+  const OrigWS = window.WebSocket;
+  window.__ws = [];
+  class ObservedWS extends OrigWS {
+    constructor(...args) { super(...args); window.__ws.push(this); }
+  }
+  window.WebSocket = ObservedWS;
 })();`
 
 // installProbe makes probeScript run on every document of the tab.

@@ -61,7 +61,7 @@ func eval[T any](b *browser, js string) T {
 // enter opens url and clicks the pre-join screen's join button.
 func (b *browser) enter(url string) {
 	b.t.Helper()
-	b.do(chromedp.Navigate(url), chromedp.Click(`[data-action="join"]`))
+	b.do(chromedp.Navigate(url), chromedp.WaitEnabled(chromedp.CSS(`[data-action="join"]`)), chromedp.Click(`[data-action="join"]`))
 }
 
 func (b *browser) media(from mediaStats) mediaStats {
@@ -145,13 +145,24 @@ func TestPairSeesAndHearsEachOther(t *testing.T) {
 
 	// Ren reloads: back in the room, media flowing both ways again.
 	before := eval[mediaStats](aiko, statsScript)
-	ren.do(chromedp.Reload(), chromedp.Click(`[data-action="join"]`))
+	ren.do(chromedp.Reload(), chromedp.WaitEnabled(chromedp.CSS(`[data-action="join"]`)), chromedp.Click(`[data-action="join"]`))
 	sr = ren.media(mediaStats{})
 	sa = aiko.media(before)
 	if sr.PCs != 1 {
 		t.Errorf("ren after reload: %d peer connections, want 1 (a new page)", sr.PCs)
 	}
 	t.Logf("after reload: aiko %+v ren %+v", sa, sr)
+
+	// Ren's signaling socket drops (Wi-Fi lost): the page reconnects by
+	// itself, without a reload, and media flows again.
+	eval[int](ren, `window.__sameDocument = 1`)
+	before = eval[mediaStats](ren, statsScript)
+	eval[bool](ren, `(window.__ws[window.__ws.length - 1].close(), true)`)
+	sr = ren.media(before)
+	aiko.media(eval[mediaStats](aiko, statsScript))
+	if eval[int](ren, `window.__sameDocument || 0`) != 1 || sr.PCs != 2 || eval[int](ren, `window.__ws.length`) != 2 {
+		t.Errorf("after the socket dropped: %+v, %d sockets; want the same page with a second peer connection and socket", sr, eval[int](ren, `window.__ws.length`))
+	}
 }
 
 // TestTimeToFirstFrame measures page load to the first decoded remote
@@ -354,4 +365,81 @@ func hostIP(t *testing.T) string {
 	}
 	t.Skip("SKIPPING TURN test: no non-loopback IPv4 address for the relay")
 	return ""
+}
+
+// TestCapabilityModeChooser: with no sign-in configured, the room URL
+// alone shows the chooser; each person picks who they are and they meet.
+func TestCapabilityModeChooser(t *testing.T) {
+	srv := startDaemon(t, func(c *config.Config) { c.SMTP = config.SMTPConfig{} })
+	p := srv.createPair("Aiko", "Ren")
+	aiko := newBrowser(t, "aiko", chromium.Options{})
+	ren := newBrowser(t, "ren", chromium.Options{})
+	for _, x := range []struct {
+		b    *browser
+		role string
+	}{{aiko, "manager"}, {ren, "report"}} {
+		x.b.do(chromedp.Navigate(roomURL(t, p.Manager, "")),
+			chromedp.Click(chromedp.CSS(`[data-action="join"][data-choice="`+x.role+`"]`)))
+		// The choice posts a form and lands on the room's pre-join screen.
+		deadline := time.Now().Add(10 * time.Second)
+		for !eval[bool](x.b, `!!document.querySelector('[data-role="prejoin"] [data-action="join"]:not([disabled])')`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no pre-join screen after choosing: %q", x.b.name, eval[string](x.b, `document.body.innerText`))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		x.b.do(chromedp.Click(chromedp.CSS(`[data-role="prejoin"] [data-action="join"]`)))
+	}
+	aiko.media(mediaStats{})
+	ren.media(mediaStats{})
+	// A third browser finds both places taken.
+	third := newBrowser(t, "third", chromium.Options{})
+	third.do(chromedp.Navigate(roomURL(t, p.Manager, "")), chromedp.WaitVisible(chromedp.CSS(`body`)))
+	if n := eval[int](third, `document.querySelectorAll('[data-choice]:not([disabled])').length`); n != 0 {
+		t.Errorf("third person can still pick %d places", n)
+	}
+	if st := eval[mediaStats](third, statsScript); st.PCs != 0 {
+		t.Errorf("third person's page created %d peer connections", st.PCs)
+	}
+}
+
+// TestScreenshots writes pictures of the room page for people to look at
+// (ONEONONE_SCREENSHOTS=dir): pre-join, in a call on a desktop and on a
+// phone, in English and Japanese.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("ONEONONE_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set ONEONONE_SCREENSHOTS=dir to write screenshots of the room page")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := startDaemon(t, nil)
+	for _, lang := range []string{"en", "ja"} {
+		t.Run(lang, func(t *testing.T) {
+			p := srv.createPair(map[string]string{"en": "Aiko", "ja": "Haruka"}[lang], "Ren")
+			desk := newBrowser(t, "desktop", chromium.Options{Lang: lang, Width: 1280, Height: 800})
+			phone := newBrowser(t, "phone", chromium.Options{Lang: lang, Width: 390, Height: 844})
+			shot := func(b *browser, name string) {
+				png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+				if err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(dir, "room-"+lang+"-"+name+".png")
+				if err := os.WriteFile(path, png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("wrote %s", path)
+			}
+			desk.do(chromedp.Navigate(p.Manager), chromedp.WaitEnabled(chromedp.CSS(`[data-action="join"]`)), chromedp.Sleep(500*time.Millisecond))
+			shot(desk, "prejoin")
+			desk.do(chromedp.Click(chromedp.CSS(`[data-action="join"]`)))
+			phone.enter(p.Report)
+			desk.media(mediaStats{})
+			phone.media(mediaStats{})
+			desk.do(chromedp.Sleep(4500 * time.Millisecond)) // quality shows after two samples
+			shot(desk, "desktop")
+			shot(phone, "phone")
+		})
+	}
 }

@@ -237,4 +237,7 @@ setInterval(tick, 1000);
 
 setConn('new');
 show('prejoin');
+// The button works only once this module runs; until then it is disabled,
+// so an early click (or a monitoring script) waits for it to be enabled.
+$('[data-action="join"]').disabled = false;
 if (cfg.joinNow) join();
