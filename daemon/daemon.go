@@ -144,7 +144,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return fmt.Errorf("calendar sync: %w", err)
 	}
 
-	ident, err := startIdentity(w.ctx, cfg, dataDir, st, logger)
+	ident, err := newIdentity(w.ctx, cfg, st, dataDir, logger)
 	if err != nil {
 		closeListener()
 		return fmt.Errorf("identity: %w", err)

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/oneonone/oneonone/api"
 	"github.com/oneonone/oneonone/config"
-	"github.com/oneonone/oneonone/identity"
 	"github.com/oneonone/oneonone/meet"
 	"github.com/oneonone/oneonone/meet/sfu"
 	"github.com/oneonone/oneonone/meet/signal"
@@ -99,27 +97,4 @@ func (m meetAPI) Attendance(ctx context.Context, seriesID string, from, to time.
 		out[i] = api.Attendance{Occurrence: a.Occurrence, Email: a.Email, Role: a.Role, Joined: a.Joined, Left: a.Left}
 	}
 	return out, nil
-}
-
-// startIdentity builds who-is-who for the rooms: the secret key in the
-// data directory, OIDC when configured, else e-mailed sign-in links when
-// SMTP is configured, else capability mode. Its sign-in routes are mounted
-// beside the rooms.
-func startIdentity(ctx context.Context, cfg config.Config, dataDir string, st *store.Store, logger *slog.Logger) (*identity.Service, error) {
-	secret, created, err := identity.LoadOrCreateSecret(filepath.Join(dataDir, identity.SecretFile))
-	if err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
-	}
-	if created {
-		logger.Info("created secret key", "path", filepath.Join(dataDir, identity.SecretFile))
-	}
-	opts := identity.Options{Store: st, Secret: secret, PublicURL: cfg.BaseURL(), Logger: logger}
-	if o := cfg.Auth.OIDC; o.Enabled() {
-		opts.OIDC = &identity.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal()}
-	}
-	if m := cfg.SMTP; m.Enabled() {
-		opts.Mailer = &identity.SMTPMailer{Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password.Reveal(),
-			From: m.From, StartTLS: m.StartTLS}
-	}
-	return identity.New(ctx, opts)
 }
