@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/oneonone/oneonone/config"
@@ -420,6 +421,10 @@ func TestScreenshots(t *testing.T) {
 			p := srv.createPair(map[string]string{"en": "Aiko", "ja": "Haruka"}[lang], "Ren")
 			desk := newBrowser(t, "desktop", chromium.Options{Lang: lang, Width: 1280, Height: 800})
 			phone := newBrowser(t, "phone", chromium.Options{Lang: lang, Width: 390, Height: 844})
+			if _, err := chromedp.Call(phone.ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+				Width: 390, Height: 844, DeviceScaleFactor: 2, Mobile: true}); err != nil {
+				t.Fatal(err)
+			}
 			shot := func(b *browser, name string) {
 				png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 				if err != nil {
