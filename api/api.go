@@ -131,6 +131,8 @@ func New(opts Options) *Server {
 		PublicURL:  s.publicURL,
 		Logger:     s.log,
 		Now:        s.now,
+
+		GoogleAuthorize: opts.GoogleAuthorize,
 	})
 	s.routes = s.routeTable(page)
 	s.mux = http.NewServeMux()

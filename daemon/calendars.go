@@ -105,9 +105,10 @@ func (cs *calendarSync) ready(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// authorizePath is where an admin starts a calendar's consent flow.
+// authorizePath is where an admin starts a calendar's consent flow: a
+// page of the admin site, since the flow must run in the admin's browser.
 func authorizePath(calendarID string) string {
-	return "/api/v1/calendars/" + url.PathEscape(calendarID) + "/google/authorize"
+	return "/calendars/" + url.PathEscape(calendarID) + "/authorize"
 }
 
 // changed asks the reconciler of one calendar for a round now (after an

@@ -20,6 +20,36 @@ import (
 	"github.com/oneonone/oneonone/internal/davtest"
 )
 
+// adminPageGet signs in to the admin page with the admin token, as an admin
+// would in a browser, and GETs path with that session, not following
+// redirects.
+func adminPageGet(t *testing.T, r *running, dir, path string) *http.Response {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login, err := client.PostForm(r.url+"/login", url.Values{"token": {strings.TrimSpace(string(token))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	if login.StatusCode != http.StatusSeeOther || len(login.Cookies()) == 0 {
+		t.Fatalf("admin page sign-in = %d", login.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", r.url+path, nil)
+	for _, c := range login.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
 func adminDo(t *testing.T, r *running, dir, method, path, body string) (*http.Response, []byte) {
 	t.Helper()
 	token, err := os.ReadFile(filepath.Join(dir, TokenFile))
@@ -128,11 +158,16 @@ func TestCalendarGoogleConsentFlow(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "/api/v1/calendars/small/google/authorize") {
-		t.Fatalf("/readyz before consent = %d %q; want 503 naming the authorize path", resp.StatusCode, b)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "/calendars/small/authorize") {
+		t.Fatalf("/readyz before consent = %d %q; want 503 naming the authorize page", resp.StatusCode, b)
 	}
 
-	start, _ := adminDo(t, r, dir, "GET", "/api/v1/calendars/small/google/authorize", "")
+	// The API starts the flow for a script holding the token…
+	if viaAPI, _ := adminDo(t, r, dir, "GET", "/api/v1/calendars/small/google/authorize", ""); viaAPI.StatusCode != http.StatusFound {
+		t.Fatalf("API authorize = %d, want 302", viaAPI.StatusCode)
+	}
+	// …and the admin page, named by /readyz, for the admin's browser.
+	start := adminPageGet(t, r, dir, "/calendars/small/authorize")
 	loc, err := url.Parse(start.Header.Get("Location"))
 	if start.StatusCode != http.StatusFound || err != nil || loc.Host != "accounts.example" || loc.Query().Get("code_challenge") == "" {
 		t.Fatalf("authorize = %d, Location %q", start.StatusCode, start.Header.Get("Location"))

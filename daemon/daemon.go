@@ -169,6 +169,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Version:      opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Meet:         meetAPI{rm},
+		// Each person's feed carries their own join link; a leaked one is
+		// revoked through the API.
+		PersonalLink: ident.PersonalLink,
+		RevokeLinks:  ident.RevokeLinks,
 
 		// A change through the API is pushed now, not at the next interval.
 		OnSeriesChanged: cals.changed,

@@ -42,6 +42,11 @@ type Options struct {
 	Now       func() time.Time
 	// SessionTTL is how long a sign-in lasts (default 12h).
 	SessionTTL time.Duration
+	// GoogleAuthorize, when set, starts the consent flow of a Google
+	// calendar that uses an OAuth client, in the signed-in admin's browser
+	// (GET /calendars/{id}/authorize): the flow ties its callback to that
+	// browser, so it must start there, not in a script holding the token.
+	GoogleAuthorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
 }
 
 // Route is one route the page serves; the caller mounts them on its mux.
@@ -54,25 +59,27 @@ type Route struct {
 
 // Handler serves the admin page.
 type Handler struct {
-	store    calendar.Store
-	log      *slog.Logger
-	now      func() time.Time
-	sessions *sessions
-	secure   bool
-	langs    map[string]dict
-	login    *template.Template
-	list     *template.Template
-	static   http.Handler
+	store     calendar.Store
+	log       *slog.Logger
+	now       func() time.Time
+	sessions  *sessions
+	secure    bool
+	langs     map[string]dict
+	login     *template.Template
+	list      *template.Template
+	static    http.Handler
+	authorize func(w http.ResponseWriter, r *http.Request, calendarID string) error
 }
 
 // New builds the page handler. It panics only if the embedded templates or
 // translations are broken, which the package's tests rule out.
 func New(opts Options) *Handler {
 	h := &Handler{
-		store:  opts.Store,
-		log:    opts.Logger,
-		now:    opts.Now,
-		secure: strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
+		store:     opts.Store,
+		log:       opts.Logger,
+		now:       opts.Now,
+		authorize: opts.GoogleAuthorize,
+		secure:    strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://"),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -107,6 +114,7 @@ func (h *Handler) Routes() []Route {
 		{Method: "POST", Pattern: "/login", Handler: secured(http.HandlerFunc(h.signIn))},
 		{Method: "POST", Pattern: "/logout", Handler: secured(http.HandlerFunc(h.signOut))},
 		{Method: "GET", Pattern: "/static/{file...}", DocPath: "/static/{file}", Handler: secured(h.static)},
+		{Method: "GET", Pattern: "/calendars/{id}/authorize", Handler: secured(http.HandlerFunc(h.authorizeCalendar))},
 	}
 }
 
@@ -203,6 +211,24 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Teams, d.Count = teams, count
 	h.render(w, r, http.StatusOK, h.list, d)
+}
+
+// authorizeCalendar starts a Google calendar's consent flow for a signed-in
+// admin; anyone else is sent to the sign-in page first.
+func (h *Handler) authorizeCalendar(w http.ResponseWriter, r *http.Request) {
+	if !h.sessions.valid(r) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	id := r.PathValue("id")
+	if h.authorize == nil {
+		http.Error(w, "no calendar here needs Google authorisation", http.StatusNotFound)
+		return
+	}
+	if err := h.authorize(w, r, id); err != nil {
+		h.log.WarnContext(r.Context(), "admin page: start Google consent", "calendar", id, "err", err)
+		http.Error(w, fmt.Sprintf("calendar %q has no Google consent flow (it is not a Google calendar with an OAuth client)", id), http.StatusNotFound)
+	}
 }
 
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -347,5 +348,33 @@ func TestStaticFiles(t *testing.T) {
 	}
 	if rec := f.request("GET", "/static/nope.js", nil, nil); rec.Code != 404 {
 		t.Errorf("missing static file: %d", rec.Code)
+	}
+}
+
+// TestAuthorizeCalendarNeedsAdminSession: the consent flow starts only in
+// a signed-in admin's browser; others are sent to sign in first.
+func TestAuthorizeCalendarNeedsAdminSession(t *testing.T) {
+	f := newFixture(t, "http://localhost")
+	var started []string
+	f.h.authorize = func(w http.ResponseWriter, r *http.Request, id string) error {
+		if id != "small" {
+			return errors.New("not a Google calendar")
+		}
+		started = append(started, id)
+		http.Redirect(w, r, "https://accounts.example/consent", http.StatusFound)
+		return nil
+	}
+	if res := f.request("GET", "/calendars/small/authorize", nil, nil); res.Code != http.StatusSeeOther || res.Header().Get("Location") != "/" {
+		t.Fatalf("without a session: %d to %q, want 303 to /", res.Code, res.Header().Get("Location"))
+	}
+	cookies := f.signIn()
+	if res := f.request("GET", "/calendars/small/authorize", nil, cookies); res.Code != http.StatusFound || res.Header().Get("Location") != "https://accounts.example/consent" {
+		t.Fatalf("signed in: %d to %q, want 302 to the consent page", res.Code, res.Header().Get("Location"))
+	}
+	if res := f.request("GET", "/calendars/other/authorize", nil, cookies); res.Code != http.StatusNotFound {
+		t.Fatalf("a calendar without a consent flow: %d, want 404", res.Code)
+	}
+	if len(started) != 1 {
+		t.Fatalf("consent started %d times, want once", len(started))
 	}
 }
