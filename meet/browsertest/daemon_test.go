@@ -44,6 +44,7 @@ type server struct {
 	url     string
 	dataDir string
 	token   string
+	stop    func() error // shut the daemon down as SIGTERM does
 }
 
 // startDaemon runs the daemon in-process. By default it is in e-mail
@@ -86,9 +87,12 @@ func startDaemon(t *testing.T, change func(*config.Config)) *server {
 		cancel()
 		t.Fatal("daemon did not listen within 30s")
 	}
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("daemon: %v", err)
 		}
 		if t.Failed() {
@@ -99,7 +103,7 @@ func startDaemon(t *testing.T, change func(*config.Config)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server{t: t, url: cfg.PublicURL, dataDir: dir, token: strings.TrimSpace(string(tok))}
+	return &server{t: t, url: cfg.PublicURL, dataDir: dir, token: strings.TrimSpace(string(tok)), stop: stop}
 }
 
 func (s *server) api(method, path string, body any, out any) {

@@ -402,6 +402,18 @@ func TestCapabilityModeChooser(t *testing.T) {
 	if st := eval[mediaStats](third, statsScript); st.PCs != 0 {
 		t.Errorf("third person's page created %d peer connections", st.PCs)
 	}
+
+	// The daemon shuts down (SIGTERM): both are told the room was closed
+	// and their pages do not try to reconnect.
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*browser{aiko, ren} {
+		b.do(chromedp.WaitVisible(chromedp.CSS(`[data-role="ended"]`)))
+		if got := eval[string](b, `document.querySelector('[data-role="ended-message"]').textContent`); got != "The meeting room was closed." {
+			t.Errorf("%s: after shutdown the page says %q", b.name, got)
+		}
+	}
 }
 
 // TestScreenshots writes pictures of the room page for people to look at
