@@ -132,6 +132,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	// Background loops stop (deferred) before the store closes.
 	w := newWorkers(ctx, logger)
 	defer w.stop()
+	startPprof(w)
 	var rms rooms
 	m, err := startMetrics(w, cfg, st, opts.Version, logger, rms.stats)
 	if err != nil {

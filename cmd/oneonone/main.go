@@ -62,6 +62,7 @@ Usage:
   oneonone series import FILE.csv
   oneonone version
   oneonone healthcheck [--server URL]    exit 0 when the daemon answers /healthz (for container health checks)
+  oneonone bench rooms --server URL --rooms N [--duration 60s]    load-test the rooms (see --help)
 
 The series subcommands talk to --server (default http://localhost:8080, env
 ONEONONE_SERVER) with the admin token from --token-file, ONEONONE_TOKEN, or
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runVersion(ctx, e, rest)
 	case "healthcheck":
 		err = runHealthcheck(ctx, e, rest)
+	case "bench":
+		err = runBench(ctx, e, rest)
 	default:
 		err = usageErrorf("unknown command %q", cmd)
 	}
