@@ -73,7 +73,11 @@ type Report struct {
 	DaemonCPUPct float64   // % of one core over the window
 	GenCPUPct    float64   // the generator's own, % of one core
 	UDP          UDPCounters
-	Errors       []string // per-room failures, at most a few
+	// DaemonDrops is how many of the window's datagrams the kernel dropped
+	// on the daemon's own sockets (known with a PID or in Direct mode); the
+	// rest of UDP.RcvbufErrors fell on the generator's.
+	DaemonDrops int64
+	Errors      []string // per-room failures, at most a few
 }
 
 // CPUPerRoomPct is the daemon's CPU per room, % of one core.
@@ -103,19 +107,20 @@ func (r *Report) Write(w io.Writer) {
 		r.LossPct, r.WorstLossPct, r.PacketsSent, r.PacketsExpect, r.PacketsRecv)
 	fmt.Fprintf(w, "jitter mean %.2f ms, max %.2f ms; time to first packet median %v, max %v\n",
 		r.JitterMs, r.MaxJitterMs, r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond))
-	fmt.Fprintf(w, "kernel udp: RcvbufErrors +%d, SndbufErrors +%d, InErrors +%d\n", r.UDP.RcvbufErrors, r.UDP.SndbufErrors, r.UDP.InErrors)
+	fmt.Fprintf(w, "kernel udp: RcvbufErrors +%d (on the daemon's sockets %d), SndbufErrors +%d, InErrors +%d\n",
+		r.UDP.RcvbufErrors, r.DaemonDrops, r.UDP.SndbufErrors, r.UDP.InErrors)
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
 }
 
 // TableHeader and TableRow print one line per run for a summary table.
-const TableHeader = "rooms  cpu%/room  MB/room  loss%   jitter_ms  ttfp_med  ttfp_max  rcvbuf_err  daemon_cpu%  gen_cpu%"
+const TableHeader = "rooms  cpu%/room  MB/room  loss%   jitter_ms  ttfp_med  ttfp_max  rcvbuf_err  daemon_cpu%  gen_cpu%  daemon_drops"
 
 func (r *Report) TableRow() string {
-	return fmt.Sprintf("%5d  %9.2f  %7.2f  %6.3f  %9.2f  %8v  %8v  %10d  %11.1f  %8.1f",
+	return fmt.Sprintf("%5d  %9.2f  %7.2f  %6.3f  %9.2f  %8v  %8v  %10d  %11.1f  %8.1f  %12d",
 		r.Connected, r.CPUPerRoomPct(), r.RSSPerRoomMB(), r.LossPct, r.JitterMs,
-		r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond), r.UDP.RcvbufErrors, r.DaemonCPUPct, r.GenCPUPct)
+		r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond), r.UDP.RcvbufErrors, r.DaemonCPUPct, r.GenCPUPct, r.DaemonDrops)
 }
 
 type roomRun struct {
@@ -154,6 +159,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var (
 		endpoints func(i int) ([2]Endpoint, error)
 		daemon    func() (ProcStats, error)
+		drops     = func() (int64, error) { return 0, nil }
 	)
 	if o.Direct {
 		d, err := newDirectTarget()
@@ -163,6 +169,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer d.close()
 		endpoints = func(i int) ([2]Endpoint, error) { return d.endpoints("room" + strconv.Itoa(i)), nil }
 		daemon = func() (ProcStats, error) { return readProc("self") }
+		drops = func() (int64, error) { return socketDrops("self") }
 	} else {
 		d, err := newDaemonTarget(o.Server, o.Token)
 		if err != nil {
@@ -171,6 +178,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if o.PID > 0 {
 			pid := strconv.Itoa(o.PID)
 			daemon = func() (ProcStats, error) { return readProc(pid) }
+			drops = func() (int64, error) { return socketDrops(pid) }
 		} else {
 			daemon = func() (ProcStats, error) { return d.daemonStats(ctx) }
 		}
@@ -291,6 +299,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	drops0, err := drops()
+	if err != nil {
+		return nil, err
+	}
 	self0, err := readProc("self")
 	if err != nil {
 		return nil, err
@@ -312,6 +324,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	drops1, err := drops()
+	if err != nil {
+		return nil, err
+	}
+	rep.DaemonDrops = drops1 - drops0
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -197,3 +197,50 @@ func parseProcessMetrics(b []byte) (ProcStats, error) {
 	}
 	return st, nil
 }
+
+// socketDrops sums the kernel's per-socket drop counters (/proc/net/udp
+// and udp6, last column) of the UDP sockets process pid holds, so a
+// report can tell the daemon's full buffers from the generator's.
+func socketDrops(pid string) (int64, error) {
+	fds, err := os.ReadDir("/proc/" + pid + "/fd")
+	if err != nil {
+		return 0, fmt.Errorf("loadgen: sockets of %s: %w", pid, err)
+	}
+	inodes := make(map[string]bool)
+	for _, fd := range fds {
+		l, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name())
+		if err != nil {
+			continue
+		}
+		if in, ok := strings.CutPrefix(l, "socket:["); ok {
+			inodes[strings.TrimSuffix(in, "]")] = true
+		}
+	}
+	var total int64
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		total += parseUDPDrops(b, inodes)
+	}
+	return total, nil
+}
+
+// parseUDPDrops sums the drops column of the /proc/net/udp lines whose
+// inode is in inodes.
+func parseUDPDrops(b []byte, inodes map[string]bool) int64 {
+	var total int64
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Scan() // header
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 13 || !inodes[f[9]] {
+			continue
+		}
+		if v, err := strconv.ParseInt(f[len(f)-1], 10, 64); err == nil {
+			total += v
+		}
+	}
+	return total
+}

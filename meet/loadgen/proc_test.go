@@ -124,3 +124,17 @@ func TestRecvStats(t *testing.T) {
 		t.Errorf("steady stream jitter %v", time.Duration(j))
 	}
 }
+
+func TestParseUDPDrops(t *testing.T) {
+	in := `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  1: 0100007F:9C40 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1111 2 0000000000000000 17
+  2: 0100007F:9C41 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2222 2 0000000000000000 5
+  3: 0100007F:9C42 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3333 2 0000000000000000 100
+`
+	if got := parseUDPDrops([]byte(in), map[string]bool{"1111": true, "2222": true}); got != 22 {
+		t.Errorf("drops = %d, want 22", got)
+	}
+	if _, err := socketDrops("self"); err != nil {
+		t.Error(err)
+	}
+}
