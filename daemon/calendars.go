@@ -37,6 +37,7 @@ type calendarStores interface {
 	calendar.Store
 	calendar.SyncStore
 	OAuthTokens() store.OAuthTokens
+	TryLease(ctx context.Context, name string) (*store.Lease, bool, error)
 }
 
 // startCalendars starts one reconciler per configured calendar. A
@@ -71,7 +72,9 @@ func startCalendars(w *workers, cfg config.Config, st calendarStores, logger *sl
 		cs.byID[cc.ID] = rec
 	}
 	for _, rec := range cs.recs {
-		w.run("calendar sync "+rec.CalendarID(), rec.Run)
+		w.run("calendar sync "+rec.CalendarID(), func(ctx context.Context) error {
+			return runLeased(ctx, st, "calendar-sync:"+rec.CalendarID(), cfg.Sync.Interval, logger, rec.Run)
+		})
 	}
 	if len(cs.recs) > 0 {
 		logger.Info("calendar sync started", "calendars", len(cs.recs), "interval", cfg.Sync.Interval.String())
@@ -366,4 +369,67 @@ func (l *lazyProvider) Changes(ctx context.Context, cursor string) (calendar.Cha
 		return calendar.Changes{}, err
 	}
 	return p.Changes(ctx, cursor)
+}
+
+// leaseCheck is how often a lease holder checks that it still holds it.
+const leaseCheck = 15 * time.Second
+
+// runLeased runs fn while this daemon holds the lease called name, so that
+// of several daemons sharing one PostgreSQL only one syncs a calendar (the
+// others would only double the writes: creates are idempotent anyway). A
+// daemon that does not get the lease asks again every interval; one that
+// loses it (its database connection broke) stops fn and asks again.
+func runLeased(ctx context.Context, st calendarStores, name string, interval time.Duration,
+	logger *slog.Logger, fn func(context.Context) error) error {
+	waiting := false
+	for {
+		lease, ok, err := st.TryLease(ctx, name)
+		if err != nil {
+			logger.Warn("sync lease", "lease", name, "err", err)
+		}
+		if ok {
+			if waiting {
+				logger.Info("sync lease taken over", "lease", name)
+			}
+			waiting = false
+			err := holdWhile(ctx, lease, fn)
+			if rerr := lease.Release(); rerr != nil && ctx.Err() == nil {
+				logger.Warn("sync lease: release", "lease", name, "err", rerr)
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			logger.Warn("sync loop stopped while holding the lease; asking again", "lease", name, "err", err)
+		} else if err == nil && !waiting {
+			logger.Info("another daemon holds the sync lease; standing by", "lease", name)
+			waiting = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}
+
+// holdWhile runs fn until ctx ends or the lease is found lost.
+func holdWhile(ctx context.Context, lease *store.Lease, fn func(context.Context) error) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(runCtx) }()
+	tick := time.NewTicker(leaseCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if err := lease.Alive(runCtx); err != nil {
+				cancel()
+				<-done
+				return fmt.Errorf("lease lost: %w", err)
+			}
+		}
+	}
 }
