@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -240,4 +241,21 @@ func AsProviderError(err error) (*ProviderError, bool) {
 	var pe *ProviderError
 	ok := errors.As(err, &pe)
 	return pe, ok
+}
+
+// RetryAfter reads an HTTP Retry-After value, seconds or an HTTP date, as
+// the wait from now; 0 when it is absent, malformed or in the past.
+// Providers put it in ProviderError.RetryAfter.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }

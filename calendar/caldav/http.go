@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -115,27 +114,12 @@ func statusError(method string, u *url.URL, r *response) error {
 		pe.Err = fmt.Errorf("%s %s: %w", method, u.Path, errs.ErrUnauthorized)
 	case r.status == http.StatusTooManyRequests:
 		pe.Reason = calendar.ReasonRateLimited
-		pe.RetryAfter = retryAfter(r.header.Get("Retry-After"), time.Now())
+		pe.RetryAfter = calendar.RetryAfter(r.header.Get("Retry-After"), time.Now())
 	case r.status >= 500:
 		pe.Reason = calendar.ReasonUnavailable
-		pe.RetryAfter = retryAfter(r.header.Get("Retry-After"), time.Now())
+		pe.RetryAfter = calendar.RetryAfter(r.header.Get("Retry-After"), time.Now())
 	}
 	return pe
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // snippet is the start of an error body, one line, for messages; server

@@ -195,19 +195,6 @@ func TestObjectName(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"": 0, "120": 2 * time.Minute, "-1": 0, "soon": 0,
-		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
-		now.Add(-time.Hour).Format(http.TimeFormat):       0,
-	} {
-		if got := retryAfter(v, now); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", v, got, want)
-		}
-	}
-}
-
 func TestCursorRoundTrip(t *testing.T) {
 	for _, c := range []cursor{{Sync: "http://radicale.org/ns/sync/abc"}, {CTag: "x", ETags: map[string]string{"/a/b.ics": "e1"}}} {
 		got, ok := decodeCursor(c.encode())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +64,7 @@ func classify(ctx context.Context, what string, err error) error {
 			pe.Status = re.Response.StatusCode
 			if pe.Status == http.StatusTooManyRequests || pe.Status >= 500 {
 				pe.Reason = calendar.ReasonUnavailable
-				pe.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+				pe.RetryAfter = calendar.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 				pe.Err = fmt.Errorf("%s: token endpoint answered HTTP %d", what, pe.Status)
 			}
 		}
@@ -121,7 +120,7 @@ func statusError(what string, ge *googleapi.Error) error {
 		ge.Code == http.StatusForbidden && (r == "rateLimitExceeded" || r == "userRateLimitExceeded" || r == "quotaExceeded"):
 		// Google's guide: back off exponentially on all three.
 		pe.Reason = calendar.ReasonRateLimited
-		pe.RetryAfter = retryAfter(ge.Header.Get("Retry-After"), time.Now())
+		pe.RetryAfter = calendar.RetryAfter(ge.Header.Get("Retry-After"), time.Now())
 		pe.Err = fmt.Errorf("%s: %s", what, r)
 	case ge.Code == http.StatusUnauthorized:
 		pe.Reason = calendar.ReasonUnauthorized
@@ -131,7 +130,7 @@ func statusError(what string, ge *googleapi.Error) error {
 		pe.Err = fmt.Errorf("%s: %s: %w", what, r, errs.ErrForbidden)
 	case ge.Code >= 500:
 		pe.Reason = calendar.ReasonUnavailable
-		pe.RetryAfter = retryAfter(ge.Header.Get("Retry-After"), time.Now())
+		pe.RetryAfter = calendar.RetryAfter(ge.Header.Get("Retry-After"), time.Now())
 	}
 	return pe
 }
@@ -157,21 +156,6 @@ func isInvalidGrant(err error) bool {
 		return body.Error == "invalid_grant"
 	}
 	return strings.Contains(string(re.Body), "invalid_grant")
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 func oneLine(s string) string {
