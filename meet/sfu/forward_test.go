@@ -173,3 +173,36 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal("role admin accepted")
 	}
 }
+
+// The packet cache returns what was put under a sequence number until the
+// slot is reused, and nothing for a packet it never held.
+func TestPacketCache(t *testing.T) {
+	var c packetCache
+	pkt := func(n int, fill byte) []byte { return bytes.Repeat([]byte{fill}, n) }
+	c.put(10, pkt(100, 1))
+	c.put(11, pkt(1200, 2))
+	c.put(12, pkt(cacheSlotSize+1, 3)) // too big: not cached
+	tests := []struct {
+		seq  uint16
+		want []byte
+	}{
+		{10, pkt(100, 1)},
+		{11, pkt(1200, 2)},
+		{12, nil},
+		{13, nil},
+		{10 + cacheSlots, nil}, // same slot, other packet
+	}
+	for _, tt := range tests {
+		if got := c.get(tt.seq); !bytes.Equal(got, tt.want) {
+			t.Errorf("get(%d) = %d bytes, want %d", tt.seq, len(got), len(tt.want))
+		}
+	}
+	c.put(10+cacheSlots, pkt(50, 4))
+	if c.get(10) != nil || !bytes.Equal(c.get(10+cacheSlots), pkt(50, 4)) {
+		t.Error("a reused slot still answers for its old packet")
+	}
+	big := pkt(1200, 5)
+	if n := testing.AllocsPerRun(100, func() { c.put(20, big) }); n != 0 {
+		t.Errorf("put allocates %v times", n)
+	}
+}

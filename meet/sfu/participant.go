@@ -525,9 +525,9 @@ func (p *participant) sendREMB() {
 	p.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(est), SSRCs: []uint32{u.ssrc}}})
 }
 
-// readSenderRTCP reads the subscriber's feedback on one downTrack. Reading
-// is also what lets the NACK responder see NACKs and answer them from its
-// packet cache.
+// readSenderRTCP reads the subscriber's feedback on one downTrack: NACKs
+// are answered from the downTrack's packet cache, keyframe requests go to
+// the publisher, REMB and receiver reports feed the estimate.
 func (p *participant) readSenderRTCP(d *downTrack, s *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
@@ -545,6 +545,8 @@ func (p *participant) readSenderRTCP(d *downTrack, s *webrtc.RTPSender) {
 				if pub := p.other(); pub != nil {
 					pub.requestKeyframe()
 				}
+			case *rtcp.TransportLayerNack:
+				d.retransmit(pkt)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				d.remb.Store(uint64(pkt.Bitrate))
 				d.rembAt.Store(time.Now().UnixNano())

@@ -207,19 +207,15 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 
 func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
-	// Receiving side: ask the publisher for lost packets. Sending side:
-	// answer the subscriber's NACKs from a cache of what we sent, so a
-	// loss on the downlink never travels back to the publisher.
+	// Receiving side: ask the publisher for lost packets. The sending
+	// side answers the subscriber's NACKs from the downTrack's own packet
+	// cache (forward.go), so a loss on the downlink never travels back to
+	// the publisher.
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, err
 	}
-	resp, err := nack.NewResponderInterceptor(nack.ResponderSize(1024))
-	if err != nil {
-		return nil, err
-	}
 	ir.Add(gen)
-	ir.Add(resp)
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, err
 	}
