@@ -151,7 +151,12 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return fmt.Errorf("identity: %w", err)
 	}
 	defer ident.Close()
-	rm, err := startMeet(cfg, st, ident, m.ObserveMeeting, logger)
+	ag, err := newAgenda(cfg, st, ident, m, &rms, logger)
+	if err != nil {
+		closeListener()
+		return fmt.Errorf("agenda: %w", err)
+	}
+	rm, err := startMeet(cfg, st, ident, m.ObserveMeeting, ag, logger)
 	if err != nil {
 		closeListener()
 		return fmt.Errorf("rooms: %w", err)
@@ -190,6 +195,11 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	cop := http.NewCrossOriginProtection()
 	handler.Handle(meet.Prefix, cop.Handler(rm))
 	for _, rt := range ident.Routes() {
+		handler.Handle(rt.Method+" "+rt.Pattern, cop.Handler(rt.Handler))
+	}
+	// Agenda routes are more specific than the API's "/": they take the
+	// person's session, never the admin token.
+	for _, rt := range ag.http.Routes() {
 		handler.Handle(rt.Method+" "+rt.Pattern, cop.Handler(rt.Handler))
 	}
 

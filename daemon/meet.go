@@ -30,7 +30,7 @@ func (r *rooms) stats() (int, int) {
 
 // startMeet opens the media ports and builds the rooms. A port that is
 // taken is an error naming its configuration key.
-func startMeet(cfg config.Config, st *store.Store, ident meet.Identities, observe func(string, time.Duration), logger *slog.Logger) (*meet.Service, error) {
+func startMeet(cfg config.Config, st *store.Store, ident meet.Identities, observe func(string, time.Duration), ag *agendaParts, logger *slog.Logger) (*meet.Service, error) {
 	var ice []signal.ICEServer
 	for _, u := range cfg.Media.STUNServers {
 		ice = append(ice, signal.ICEServer{URLs: []string{u}})
@@ -46,7 +46,9 @@ func startMeet(cfg config.Config, st *store.Store, ident meet.Identities, observ
 			TCPPort:    cfg.Media.TCPPort,
 			PublicIP:   cfg.Media.PublicIP,
 			ICEServers: ice,
+			OnMessage:  ag.room.OnMessage, // agenda.* messages of the room's WebSocket
 		},
+		Signal:         signal.Options{Codec: ag.codec},
 		PublicURL:      cfg.BaseURL(),
 		MinHeld:        cfg.Attendance.MinHeld,
 		ObserveMeeting: observe,

@@ -27,6 +27,7 @@ func startMetrics(w *workers, cfg config.Config, st *store.Store, version string
 		PerSeries:        cfg.Metrics.PerSeries,
 		Calendars:        cals,
 		Rooms:            rooms,
+		ActionItemsOpen:  st.OpenActionItemsByTeam,
 		Logger:           logger,
 	})
 	if err != nil {
