@@ -15,6 +15,7 @@ import (
 	"github.com/oneonone/oneonone/meet/signal"
 	"github.com/oneonone/oneonone/metrics"
 	"github.com/oneonone/oneonone/store"
+	"github.com/oneonone/oneonone/web/home"
 )
 
 // agendaParts are the agenda pieces the rooms and the mux need.
@@ -24,6 +25,16 @@ type agendaParts struct {
 	room  *httpapi.Room
 	http  *httpapi.Handler
 	codec *signal.Codec // the room's codec, with the agenda.* types
+	pages *home.Handler
+}
+
+// routes are the agenda's REST, WebSocket and page routes, for the mux.
+func (a *agendaParts) routes() []httpapi.Route {
+	rts := a.http.Routes()
+	for _, rt := range a.pages.Routes() {
+		rts = append(rts, httpapi.Route{Method: rt.Method, Pattern: rt.Pattern, Handler: rt.Handler})
+	}
+	return rts
 }
 
 // newAgenda builds the agenda service and its live-update plumbing. The
@@ -50,5 +61,9 @@ func newAgenda(cfg config.Config, st *store.Store, ident *identity.Service, m *m
 	})
 	h := httpapi.New(httpapi.Options{Agenda: svc, Identity: ident, Series: st, Hub: hub,
 		PublicURL: cfg.BaseURL(), MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger})
-	return &agendaParts{svc: svc, hub: hub, room: room, http: h, codec: codec}, nil
+	pages, err := home.New(home.Options{Agenda: svc, Identity: ident, Store: st, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &agendaParts{svc: svc, hub: hub, room: room, http: h, codec: codec, pages: pages}, nil
 }

@@ -529,3 +529,85 @@ func TestAgendaLiveUpdates(t *testing.T) {
 func edit(id, item, text string, base int64) agenda.WireOp {
 	return agenda.WireOp{ID: id, Kind: agenda.OpEdit, Item: item, Field: agenda.FieldText, Value: text, BaseVersion: base}
 }
+
+func TestAgendaPages(t *testing.T) {
+	p := startAgendaPair(t)
+	path := p.agendaPath()
+	const evil = `<script>alert("x")</script><img src=x onerror=alert(1)>`
+	if code, _ := p.call(t, p.ren, "POST", path, toJSON(map[string]string{"kind": "topic", "text": evil, "tag": "career"}), nil); code != 201 {
+		t.Fatalf("add: %d", code)
+	}
+	const secret = "only for aiko's eyes"
+	p.call(t, p.aiko, "POST", path, toJSON(map[string]string{"kind": "private_note", "text": secret}), nil)
+	p.call(t, p.aiko, "POST", path, toJSON(map[string]string{"kind": "action", "text": "book the training", "owner": "ren@example.com"}), nil)
+
+	req, _ := http.NewRequest("GET", p.d.url+"/home", nil)
+	req.Header.Set("Accept-Language", "ja")
+	resp, err := p.ren.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("home: %d csp %q", resp.StatusCode, csp)
+	}
+	for _, want := range []string{"わたしの1on1", "アクションプラン", "book the training", "&lt;script&gt;", "キャリア"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("home lacks %q", want)
+		}
+	}
+	if strings.Contains(body, evil) || strings.Contains(body, secret) {
+		t.Fatalf("home leaks raw text or aiko's private note:\n%s", body)
+	}
+	code, page := fetch(t, p.ren, "GET", p.d.url+"/home/series/"+p.series+"/occurrences/"+p.key, nil, nil)
+	if code != 200 || !strings.Contains(page, `id="agenda-config"`) || strings.Contains(page, "<script>alert") || strings.Contains(page, secret) {
+		t.Fatalf("agenda page: %d\n%s", code, page)
+	}
+	if code, _ := fetch(t, p.kai, "GET", p.d.url+"/home/series/"+p.series+"/occurrences/"+p.key, nil, nil); code != 403 {
+		t.Fatalf("stranger's agenda page: %d", code)
+	}
+	if code, js := fetch(t, http.DefaultClient, "GET", p.d.url+"/home/static/agenda.js", nil, nil); code != 200 || !strings.Contains(js, "export async function attachToRoom") || strings.Contains(js, "innerHTML") {
+		t.Fatalf("agenda.js: %d", code)
+	}
+	// Unsigned in e-mail mode: off to sign in.
+	nc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if code, _ := fetch(t, nc, "GET", p.d.url+"/home", nil, nil); code != http.StatusSeeOther {
+		t.Fatalf("anonymous home: %d", code)
+	}
+}
+
+func TestAgendaHomeInCapabilityMode(t *testing.T) {
+	d, _ := startMeetDaemon(t, func(*config.Config) {})
+	id, key := d.createSeries(t, "aiko@example.com", "ren@example.com")
+	code, body := fetch(t, http.DefaultClient, "GET", d.url+"/home", nil, nil)
+	if code != 401 || !strings.Contains(body, "personal link") {
+		t.Fatalf("capability home: %d %s", code, body)
+	}
+	var links struct{ Manager string }
+	d.api(t, "GET", "/api/v1/series/"+id+"/links", nil, &links)
+	b := browser(t)
+	fetch(t, b, "GET", links.Manager, nil, nil)
+	path := "/api/v1/series/" + id + "/occurrences/" + key + "/agenda"
+	code, resp := fetch(t, b, "POST", d.url+path, strings.NewReader(`{"kind":"private_note","text":"x"}`), map[string]string{"Content-Type": "application/json"})
+	if code != 400 || !strings.Contains(resp, `"field":"kind"`) {
+		t.Fatalf("private note in capability mode: %d %s", code, resp)
+	}
+	if code, _ := fetch(t, b, "GET", d.url+"/home", nil, nil); code != 200 {
+		t.Fatalf("home after a personal link: %d", code)
+	}
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			return sb.String()
+		}
+	}
+}

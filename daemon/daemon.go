@@ -197,9 +197,9 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	for _, rt := range ident.Routes() {
 		handler.Handle(rt.Method+" "+rt.Pattern, cop.Handler(rt.Handler))
 	}
-	// Agenda routes are more specific than the API's "/": they take the
-	// person's session, never the admin token.
-	for _, rt := range ag.http.Routes() {
+	// Agenda routes and pages are more specific than the API's "/": they
+	// take the person's session, never the admin token.
+	for _, rt := range ag.routes() {
 		handler.Handle(rt.Method+" "+rt.Pattern, cop.Handler(rt.Handler))
 	}
 

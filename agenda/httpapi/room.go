@@ -105,6 +105,7 @@ func (b *Room) OnMessage(room, role string, m signal.Message) {
 	case *agenda.WireOp:
 		key := b.key(ctx, ser, role)
 		op, err := d.Op()
+		ownerByRole(&op, ser)
 		if err == nil && op.Kind == agenda.OpAdd && op.Add.Kind == agenda.KindPrivateNote && b.opt.Capability {
 			err = errs.Invalidf("add.kind", "private notes are off while the daemon runs without sign-in (capability mode)")
 		}
@@ -251,4 +252,25 @@ func (b *Room) relayTyping(room, fromRole string, msg signal.Message) {
 
 func opErrorLog(opID string, err error, log *slog.Logger) *OpError {
 	return opError(opID, err, &Handler{log: log})
+}
+
+// ownerByRole lets a client name an action item's owner by role
+// ("manager", "report") when it does not know the e-mails (the room
+// page): the e-mail of that person of the series replaces it.
+func ownerByRole(op *agenda.Op, ser calendar.Series) {
+	conv := func(v string) string {
+		switch v {
+		case string(agenda.RoleManager):
+			return ser.Manager.Email
+		case string(agenda.RoleReport):
+			return ser.Report.Email
+		}
+		return v
+	}
+	if op.Add != nil && op.Add.Kind == agenda.KindAction {
+		op.Add.Owner = conv(op.Add.Owner)
+	}
+	if op.Kind == agenda.OpEdit && op.Field == agenda.FieldOwner {
+		op.Value = conv(op.Value)
+	}
 }

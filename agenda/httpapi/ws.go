@@ -103,6 +103,11 @@ func (h *Handler) serve(ctx context.Context, conn *signal.WSConn, actor agenda.A
 // conflict included) or an agenda.error.
 func (h *Handler) applyOp(ctx context.Context, conn signal.Conn, actor agenda.Actor, seriesID, key, msgID string, w *agenda.WireOp) {
 	op, err := w.Op()
+	if err == nil && (op.Add != nil && op.Add.Kind == agenda.KindAction || op.Field == agenda.FieldOwner) {
+		if ser, serr := h.series.GetSeries(ctx, seriesID); serr == nil {
+			ownerByRole(&op, ser)
+		}
+	}
 	if err == nil && op.Kind == agenda.OpAdd && op.Add.Kind == agenda.KindPrivateNote && !h.privateOK {
 		err = errs.Invalidf("add.kind", "private notes are off while the daemon runs without sign-in (capability mode)")
 	}
