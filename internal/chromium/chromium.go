@@ -22,6 +22,11 @@ type Options struct {
 	// Flags are extra command-line switches (name → value; true for a bare
 	// switch).
 	Flags map[string]any
+	// Netns, when set, runs the browser inside that network namespace
+	// (ip netns exec, as root), so a test can cut its network for real.
+	// DevTools then speaks over pipes, not a loopback port, so the test
+	// keeps control of the browser while its network is down.
+	Netns string
 }
 
 // Path finds the Chromium binary: $CHROMIUM, /usr/bin/chromium, or
@@ -89,6 +94,19 @@ func Start(t testing.TB, o Options) context.Context {
 	}
 	for k, v := range o.Flags {
 		opts = append(opts, chromedp.Flag(k, v))
+	}
+	if o.Netns != "" {
+		ip, err := exec.LookPath("ip")
+		if err != nil {
+			t.Fatalf("chromium: network namespace %s: %v", o.Netns, err)
+		}
+		opts = append(opts, chromedp.Flag("remote-debugging-pipe", true),
+			chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+				// ip execs the browser, which inherits the DevTools pipes
+				// (fds 3 and 4) and the namespace.
+				cmd.Args = append([]string{ip, "netns", "exec", o.Netns, cmd.Path}, cmd.Args[1:]...)
+				cmd.Path = ip
+			}))
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))

@@ -52,7 +52,14 @@ type server struct {
 // link is the only way in and strangers are refused.
 func startDaemon(t *testing.T, change func(*config.Config)) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startDaemonOn(t, "127.0.0.1", change)
+}
+
+// startDaemonOn is startDaemon with the web server on host (an address of
+// this machine), which is also the public URL's host.
+func startDaemonOn(t *testing.T, host string, change func(*config.Config)) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,11 +41,17 @@ const probeScript = `(() => {
     }
   }
   window.RTCPeerConnection = Observed;
-  // The signaling sockets too, so a test can cut one like a network drop.
+  // The signaling sockets too, so a test can cut one like a network drop,
+  // and the types of the messages the page sent (an ICE restart request).
   const OrigWS = window.WebSocket;
   window.__ws = [];
+  window.__sent = [];
   class ObservedWS extends OrigWS {
     constructor(...args) { super(...args); window.__ws.push(this); }
+    send(data) {
+      try { window.__sent.push(JSON.parse(data).type); } catch (e) {}
+      return super.send(data);
+    }
   }
   window.WebSocket = ObservedWS;
 })();`

@@ -2,7 +2,8 @@
 // meet/signal envelope, version 1) and one RTCPeerConnection per joined
 // session. The server makes every offer; this side answers, trickles its
 // candidates, asks for an ICE restart when media stalls and reconnects the
-// WebSocket with backoff when it drops, without a reload.
+// WebSocket with backoff when it drops (or when a restart brings nothing:
+// the socket died unseen), without a reload.
 
 const VERSION = 1;
 
@@ -25,6 +26,7 @@ export class Session {
     this.published = false;
     this.senders = {};
     this.restartTimer = 0;
+    this.stallTimer = 0;
     this.lastRestart = 0;
     this.reconnectTimer = 0;
     this.onOnline = () => { if (!this.stopped && !this.isOpen()) this.reconnectNow(); };
@@ -163,6 +165,7 @@ export class Session {
       const st = pc.connectionState;
       this.opts.onState(st);
       clearTimeout(this.restartTimer);
+      if (st === 'connected') clearTimeout(this.stallTimer);
       if (st === 'failed') this.iceRestart();
       // A short outage (Wi-Fi switching) often heals by itself; after two
       // seconds ask the server for new ICE credentials.
@@ -172,7 +175,16 @@ export class Session {
 
   iceRestart() {
     if (!this.pc || Date.now() - this.lastRestart < 3000) return;
-    if (this.send({ type: 'ice-restart' })) this.lastRestart = Date.now();
+    if (!this.send({ type: 'ice-restart' })) return;
+    this.lastRestart = Date.now();
+    // A socket that died with the network (the Wi-Fi came back with a new
+    // address) still looks open, and the request is lost in it: when the
+    // restart brings no connection, rejoin on a new socket.
+    clearTimeout(this.stallTimer);
+    const pc = this.pc;
+    this.stallTimer = setTimeout(() => {
+      if (!this.stopped && pc === this.pc && pc.connectionState !== 'connected') this.reconnectNow();
+    }, 4000);
   }
 
   async answer(m) {
@@ -217,6 +229,7 @@ export class Session {
 
   closePC() {
     clearTimeout(this.restartTimer);
+    clearTimeout(this.stallTimer);
     if (this.pc) {
       this.pc.close();
       this.pc = null;
