@@ -383,6 +383,9 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request, id string) {
 		WSURL:          Prefix + id + "/ws",
 		ICEServers:     s.ice,
 		CapabilityMode: s.id.Mode() == identity.ModeCapability,
+		// Straight from the chooser, whose click was the person's
+		// gesture: the chooser is the only screen before the call.
+		JoinNow: a.capSID != "" && r.URL.Query().Get(joinNowParam) == joinNowValue,
 	})
 	if err != nil {
 		s.log.Warn("meet: render room", "err", err)
@@ -445,8 +448,16 @@ func (s *Service) choose(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	s.writeCapability(w, se.ID, role, sid)
-	http.Redirect(w, r, Prefix+id, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+id+"?"+joinNowParam+"="+joinNowValue, http.StatusSeeOther)
 }
+
+// After a choice the room page joins at once: the chooser redirects with
+// ?join=now. The parameter only counts with a capability choice, so on
+// its own it skips nothing for a signed-in person.
+const (
+	joinNowParam = "join"
+	joinNowValue = "now"
+)
 
 // Capability cookie: role, session id and expiry, MACed; its path keeps
 // it to one room.

@@ -59,6 +59,23 @@ func eval[T any](b *browser, js string) T {
 	return v
 }
 
+// poll evaluates js until it is true or timeout passes. Errors count as
+// false: the page may be between two documents (a form post, a redirect).
+func (b *browser) poll(js string, timeout time.Duration) bool {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil && ok {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
 // enter opens url and clicks the pre-join screen's join button.
 func (b *browser) enter(url string) {
 	b.t.Helper()
@@ -381,15 +398,14 @@ func TestCapabilityModeChooser(t *testing.T) {
 	}{{aiko, "manager"}, {ren, "report"}} {
 		x.b.do(chromedp.Navigate(roomURL(t, p.Manager, "")),
 			chromedp.Click(chromedp.CSS(`[data-action="join"][data-choice="`+x.role+`"]`)))
-		// The choice posts a form and lands on the room's pre-join screen.
-		deadline := time.Now().Add(10 * time.Second)
-		for !eval[bool](x.b, `!!document.querySelector('[data-role="prejoin"] [data-action="join"]:not([disabled])')`) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no pre-join screen after choosing: %q", x.b.name, eval[string](x.b, `document.body.innerText`))
-			}
-			time.Sleep(50 * time.Millisecond)
+		// The choice posts a form and lands in the call itself: the
+		// chooser is the only screen before it.
+		if !x.b.poll(`(document.querySelector('.room-shell') || {dataset: {}}).dataset.state === 'call'`, 10*time.Second) {
+			t.Fatalf("%s: not in the call after choosing: %q", x.b.name, eval[string](x.b, `document.body.innerText`))
 		}
-		x.b.do(chromedp.Click(chromedp.CSS(`[data-role="prejoin"] [data-action="join"]`)))
+		if eval[bool](x.b, `!document.querySelector('[data-role="prejoin"]').hidden`) {
+			t.Errorf("%s: the pre-join screen shows after choosing", x.b.name)
+		}
 	}
 	aiko.media(mediaStats{})
 	ren.media(mediaStats{})
