@@ -48,6 +48,7 @@ type Config struct {
 	SMTP       SMTPConfig       `yaml:"smtp"`
 	HTTP       HTTPConfig       `yaml:"http"`
 	Attendance AttendanceConfig `yaml:"attendance"`
+	Agenda     AgendaConfig     `yaml:"agenda"`
 
 	// origins remembers where each key's value came from (file:line or an
 	// environment variable) so that Validate can point at it. A pointer so
@@ -281,6 +282,14 @@ type AttendanceConfig struct {
 	MinHeld time.Duration `yaml:"min_held"`
 }
 
+// AgendaConfig tunes the agenda's e-mail reminders (sent only when smtp is
+// configured).
+type AgendaConfig struct {
+	// ReminderBefore is how long before each occurrence both people are
+	// nudged to prepare the agenda; 0 turns the nudge off.
+	ReminderBefore time.Duration `yaml:"reminder_before"`
+}
+
 // Default returns the configuration used when no file is given: everything
 // `oneonone serve` needs, with SQLite in ./data and the built-in ICS feed as
 // the only calendar.
@@ -306,6 +315,7 @@ func Default() Config {
 		SMTP:       SMTPConfig{Port: 587, StartTLS: true},
 		HTTP:       HTTPConfig{MaxBodyBytes: 1 << 20},
 		Attendance: AttendanceConfig{MinHeld: 5 * time.Minute},
+		Agenda:     AgendaConfig{ReminderBefore: 24 * time.Hour},
 	}
 }
 

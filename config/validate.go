@@ -200,6 +200,9 @@ func (c Config) validate() problems {
 	if c.Attendance.MinHeld < 0 {
 		bad("attendance.min_held", "must not be negative, got %s", c.Attendance.MinHeld)
 	}
+	if c.Agenda.ReminderBefore < 0 {
+		bad("agenda.reminder_before", "must not be negative (0 turns the reminder off), got %s", c.Agenda.ReminderBefore)
+	}
 	return ps
 }
 

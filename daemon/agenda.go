@@ -10,6 +10,7 @@ import (
 
 	"github.com/oneonone/oneonone/agenda"
 	"github.com/oneonone/oneonone/agenda/httpapi"
+	"github.com/oneonone/oneonone/agenda/remind"
 	"github.com/oneonone/oneonone/config"
 	"github.com/oneonone/oneonone/identity"
 	"github.com/oneonone/oneonone/meet/signal"
@@ -66,4 +67,19 @@ func newAgenda(cfg config.Config, st *store.Store, ident *identity.Service, m *m
 		return nil, err
 	}
 	return &agendaParts{svc: svc, hub: hub, room: room, http: h, codec: codec, pages: pages}, nil
+}
+
+// startReminders runs the agenda's e-mail reminders among the daemon's
+// background loops when an SMTP relay is configured.
+func startReminders(w *workers, cfg config.Config, st *store.Store, ag *agendaParts, ident *identity.Service, logger *slog.Logger) {
+	if !cfg.SMTP.Enabled() {
+		logger.Info("no smtp relay configured: agenda reminders are not mailed")
+		return
+	}
+	m := cfg.SMTP
+	r := remind.New(remind.Options{
+		Store: st, Agenda: ag.svc, PersonalLink: ident.PersonalLink, Before: cfg.Agenda.ReminderBefore, Logger: logger,
+		Mailer: &identity.SMTPMailer{Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password.Reveal(), From: m.From, StartTLS: m.StartTLS},
+	})
+	w.run("agenda reminders", r.Run)
 }

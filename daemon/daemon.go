@@ -156,6 +156,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		closeListener()
 		return fmt.Errorf("agenda: %w", err)
 	}
+	startReminders(w, cfg, st, ag, ident, logger)
 	rm, err := startMeet(cfg, st, ident, m.ObserveMeeting, ag, logger)
 	if err != nil {
 		closeListener()
