@@ -40,8 +40,9 @@ type Config struct {
 	// ICEServers are STUN/TURN servers handed to browsers in "joined".
 	ICEServers []signal.ICEServer
 	// SocketBuffer is the kernel receive and send buffer asked for on the
-	// UDP socket; the default 8 MiB absorbs bursts of many rooms between
-	// two reads. The kernel caps it at net.core.rmem_max/wmem_max.
+	// UDP socket; the default 32 MiB absorbs about half a second of 60
+	// rooms' media while the reader is not scheduled. The kernel caps it
+	// at net.core.rmem_max/wmem_max unless the process has CAP_NET_ADMIN.
 	SocketBuffer int
 
 	// JoinTimeout bounds the wait for a client's "join" message, and
@@ -66,7 +67,7 @@ type Config struct {
 
 func (c Config) withDefaults() (Config, error) {
 	if c.SocketBuffer <= 0 {
-		c.SocketBuffer = 8 << 20
+		c.SocketBuffer = 32 << 20
 	}
 	if c.JoinTimeout <= 0 {
 		c.JoinTimeout = 10 * time.Second

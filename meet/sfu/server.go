@@ -89,6 +89,15 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := s.udp.SetWriteBuffer(cfg.SocketBuffer); err != nil {
 		cfg.Logger.Warn("sfu: udp write buffer", "err", err)
 	}
+	// The kernel caps the above at net.core.rmem_max (often 208 KiB to
+	// 4 MiB); with CAP_NET_ADMIN the cap can be passed. A scheduling stall
+	// of the reader (a busy or shared core) is what the buffer absorbs:
+	// 60 rooms fill 8 MiB in about 150 ms.
+	if got, forced := forceBuffers(s.udp, cfg.SocketBuffer); forced {
+		cfg.Logger.Debug("sfu: udp buffers forced past rmem_max", "rcvbuf", got)
+	} else if got > 0 && got < cfg.SocketBuffer {
+		cfg.Logger.Warn("sfu: udp receive buffer smaller than asked; raise net.core.rmem_max", "asked", cfg.SocketBuffer, "got", got/2)
+	}
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelWarn
 	// pion's own messages (mostly benign races at close) go to our log at
