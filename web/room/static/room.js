@@ -137,6 +137,13 @@ function toggleTrack(kind, button, onKey, offKey) {
   for (const tr of tracks) tr.enabled = enabled;
   button.setAttribute('aria-pressed', String(!enabled));
   button.textContent = t(enabled ? offKey : onKey);
+  if (kind === 'video') sendCamera(enabled, tracks[0]);
+}
+
+// A disabled camera track still sends (black) frames at the full frame
+// rate: with the camera off, send no video at all.
+function sendCamera(on, track) {
+  if (session) session.replaceTrack('video', on ? track : null);
 }
 
 const micBtn = $('[data-action="mic"]');
@@ -191,7 +198,8 @@ for (const [role, kind] of [['audio-input', 'audio'], ['video-input', 'video']])
         old.stop();
       }
       localStream.addTrack(track);
-      if (session) await session.replaceTrack(kind, track);
+      // A camera that is off stays unsent.
+      if (session && track.enabled) await session.replaceTrack(kind, track);
     } catch (err) {
       console.warn('room: switch device', err);
     }

@@ -199,7 +199,13 @@ export class Session {
       if (pc !== this.pc) return;
       // addTrack reuses the offer's first two (receive-only) sections,
       // which the server keeps for what this participant publishes.
-      if (stream) for (const t of stream.getTracks()) this.senders[t.kind] = pc.addTrack(t, stream);
+      // A camera turned off (a disabled track) is not sent at all.
+      if (stream) {
+        for (const t of stream.getTracks()) {
+          this.senders[t.kind] = pc.addTrack(t, stream);
+          if (t.kind === 'video' && !t.enabled) await this.senders.video.replaceTrack(null);
+        }
+      }
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
@@ -221,7 +227,8 @@ export class Session {
     }
   }
 
-  // replaceTrack swaps the published track of a kind (device change).
+  // replaceTrack swaps the published track of a kind (device change), or
+  // stops sending it (null: the camera turned off).
   async replaceTrack(kind, track) {
     const s = this.senders[kind];
     if (s) await s.replaceTrack(track);
