@@ -67,12 +67,13 @@ type Report struct {
 	PacketsRecv   int64 // unique, in the window
 	PacketsExpect int64
 
-	DaemonIdle   ProcStats // before any room
-	DaemonStart  ProcStats // at the window's start
-	DaemonEnd    ProcStats // at its end
-	DaemonCPUPct float64   // % of one core over the window
-	GenCPUPct    float64   // the generator's own, % of one core
-	UDP          UDPCounters
+	DaemonIdle    ProcStats // before any room
+	DaemonStart   ProcStats // at the window's start
+	DaemonEnd     ProcStats // at its end
+	DaemonCPUPct  float64   // % of one core over the window
+	GenCPUPct     float64   // the generator's own, % of one core
+	DaemonWaitPct float64   // % of the window the daemon's threads waited for a CPU (with PID)
+	UDP           UDPCounters
 	// DaemonDrops is how many of the window's datagrams the kernel dropped
 	// on the daemon's own sockets (known with a PID or in Direct mode); the
 	// rest of UDP.RcvbufErrors fell on the generator's.
@@ -102,7 +103,7 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "rooms %d (connected %d), window %v\n", r.Rooms, r.Connected, r.Window.Round(time.Millisecond))
 	fmt.Fprintf(w, "daemon cpu %.1f%% of a core (%.2f%% per room), rss idle %.1f MB → %.1f MB (%.2f MB per room)\n",
 		r.DaemonCPUPct, r.CPUPerRoomPct(), float64(r.DaemonIdle.RSSBytes)/1e6, float64(r.DaemonEnd.RSSBytes)/1e6, r.RSSPerRoomMB())
-	fmt.Fprintf(w, "generator cpu %.1f%% of a core\n", r.GenCPUPct)
+	fmt.Fprintf(w, "generator cpu %.1f%% of a core; daemon waited for a cpu %.1f%% of the time\n", r.GenCPUPct, r.DaemonWaitPct)
 	fmt.Fprintf(w, "loss %.3f%% (worst room %.3f%%), packets sent %d, expected %d, received %d\n",
 		r.LossPct, r.WorstLossPct, r.PacketsSent, r.PacketsExpect, r.PacketsRecv)
 	fmt.Fprintf(w, "jitter mean %.2f ms, max %.2f ms; time to first packet median %v, max %v\n",
@@ -115,12 +116,12 @@ func (r *Report) Write(w io.Writer) {
 }
 
 // TableHeader and TableRow print one line per run for a summary table.
-const TableHeader = "rooms  cpu%/room  MB/room  loss%   jitter_ms  ttfp_med  ttfp_max  rcvbuf_err  daemon_cpu%  gen_cpu%  daemon_drops"
+const TableHeader = "rooms  cpu%/room  MB/room  loss%   jitter_ms  ttfp_med  ttfp_max  rcvbuf_err  daemon_cpu%  gen_cpu%  daemon_drops  daemon_wait%"
 
 func (r *Report) TableRow() string {
-	return fmt.Sprintf("%5d  %9.2f  %7.2f  %6.3f  %9.2f  %8v  %8v  %10d  %11.1f  %8.1f  %12d",
+	return fmt.Sprintf("%5d  %9.2f  %7.2f  %6.3f  %9.2f  %8v  %8v  %10d  %11.1f  %8.1f  %12d  %12.1f",
 		r.Connected, r.CPUPerRoomPct(), r.RSSPerRoomMB(), r.LossPct, r.JitterMs,
-		r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond), r.UDP.RcvbufErrors, r.DaemonCPUPct, r.GenCPUPct, r.DaemonDrops)
+		r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond), r.UDP.RcvbufErrors, r.DaemonCPUPct, r.GenCPUPct, r.DaemonDrops, r.DaemonWaitPct)
 }
 
 type roomRun struct {
@@ -337,6 +338,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	secs := rep.Window.Seconds()
 	rep.DaemonCPUPct = 100 * (rep.DaemonEnd.CPUSeconds - rep.DaemonStart.CPUSeconds) / secs
 	rep.GenCPUPct = 100 * (self1.CPUSeconds - self0.CPUSeconds) / secs
+	rep.DaemonWaitPct = 100 * (rep.DaemonEnd.WaitSeconds - rep.DaemonStart.WaitSeconds) / secs
 	if o.Direct {
 		// One process: the "daemon" is the generator itself.
 		rep.GenCPUPct = rep.DaemonCPUPct

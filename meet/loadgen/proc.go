@@ -16,6 +16,9 @@ import (
 type ProcStats struct {
 	CPUSeconds float64
 	RSSBytes   int64
+	// WaitSeconds is the time its threads were runnable but waiting for a
+	// CPU (/proc/<pid>/schedstat): the share of a core taken by others.
+	WaitSeconds float64
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times; it is
@@ -41,7 +44,21 @@ func readProc(pid string) (ProcStats, error) {
 	if err != nil {
 		return ProcStats{}, err
 	}
-	return ProcStats{CPUSeconds: cpu, RSSBytes: rss}, nil
+	st := ProcStats{CPUSeconds: cpu, RSSBytes: rss}
+	// Per thread: the process file holds the main thread's only.
+	tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			if ns, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				st.WaitSeconds += float64(ns) / 1e9
+			}
+		}
+	}
+	return st, nil
 }
 
 // parseStatCPU returns utime+stime in seconds from a /proc/<pid>/stat
