@@ -23,9 +23,11 @@ func TestDirectRooms(t *testing.T) {
 	if rep.Connected != 2 || len(rep.Errors) != 0 {
 		t.Fatalf("connected %d of 2: %v", rep.Connected, rep.Errors)
 	}
-	// 2 rooms × 2 publishers × 200 packets/s over ~2 s.
-	if rep.PacketsSent < 1200 || rep.PacketsExpect < 1200 {
-		t.Errorf("sent %d, expected %d packets: too few for 2 s of 4 publishers", rep.PacketsSent, rep.PacketsExpect)
+	// Media flowed from all four publishers. How much in 2 s depends on
+	// how busy the machine is, so only a floor is asserted: rates are the
+	// benchmark's business, not this test's.
+	if rep.PacketsSent < 4*50 || rep.PacketsExpect < 4*50 {
+		t.Errorf("sent %d, expected %d packets: media did not flow from 4 publishers", rep.PacketsSent, rep.PacketsExpect)
 	}
 	if rep.LossPct > 1 {
 		t.Errorf("loss %.2f%% on loopback", rep.LossPct)
