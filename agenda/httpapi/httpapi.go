@@ -11,6 +11,7 @@ package httpapi
 
 import (
 	"context"
+	_ "embed"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -109,7 +110,19 @@ func (h *Handler) Routes() []Route {
 		{"PATCH", "/api/v1/series/{id}/agenda/items/{item}", http.HandlerFunc(h.patch)},
 		{"DELETE", "/api/v1/series/{id}/agenda/items/{item}", http.HandlerFunc(h.delete)},
 		{"GET", "/agenda/ws", http.HandlerFunc(h.ws)},
+		{"GET", "/api/v1/agenda/openapi.json", http.HandlerFunc(serveOpenAPI)},
 	}
+}
+
+// OpenAPI documents the agenda routes and pages (the admin API's document
+// at /api/v1/openapi.json covers the admin token's routes).
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(OpenAPI)
 }
 
 // PrivateNotes reports whether private notes are on: off in capability
