@@ -120,6 +120,11 @@ function join() {
     onMessage: () => {},
   });
   session.start();
+  // The agenda lives in the sidebar and travels over the room's signaling
+  // connection; it loads after the call so it never delays the first frame.
+  import('/home/static/agenda.js')
+    .then((a) => a.attachToRoom(session, document.querySelector('[data-role="agenda"]'), cfg))
+    .catch((err) => console.warn('agenda sidebar unavailable', err));
 }
 
 function leave() {
