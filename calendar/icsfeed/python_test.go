@@ -131,7 +131,7 @@ func python(t *testing.T) string {
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
-	t.Skip("SKIPPED: " + msg)
+	t.Skip("SKIPPED (CI unset): " + msg)
 	return ""
 }
 
