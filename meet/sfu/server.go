@@ -103,7 +103,7 @@ func NewServer(cfg Config) (*Server, error) {
 	// pion's own messages (mostly benign races at close) go to our log at
 	// debug level, not to stderr.
 	logs.Writer = slogWriter{cfg.Logger}
-	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), s.udp)
+	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), &yieldingConn{UDPConn: s.udp})
 	if cfg.TCPPort >= 0 {
 		s.tcpL, err = net.Listen("tcp", net.JoinHostPort(ipString(ip), strconv.Itoa(cfg.TCPPort)))
 		if err != nil {
