@@ -22,20 +22,56 @@ const agendaItemColumns = `series_id, id, occurrence, kind, text, tag, parent_id
 	closed_in, author_email, author_role, position, version, text_v, tag_v, parent_v, owner_v, due_v, done_v,
 	position_v, created, updated`
 
+// The statements of an agenda write, prepared at Open (see txStmt).
+const (
+	qAgendaLock            = `SELECT pg_advisory_xact_lock($1, $2)`
+	qAgendaItem            = `SELECT ` + agendaItemColumns + ` FROM agenda_items WHERE series_id = $1 AND id = $2`
+	qAgendaOccurrenceItems = `SELECT ` + agendaItemColumns + ` FROM agenda_items
+		WHERE series_id = $1 AND occurrence = $2`
+	qAgendaPutItem = `INSERT INTO agenda_items (` + agendaItemColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+		$21, $22, $23, $24, $25)
+		ON CONFLICT (series_id, id) DO UPDATE SET
+		occurrence = excluded.occurrence, kind = excluded.kind, text = excluded.text, tag = excluded.tag,
+		parent_id = excluded.parent_id, owner_email = excluded.owner_email, due = excluded.due,
+		done = excluded.done, deleted = excluded.deleted, closed_in = excluded.closed_in,
+		author_email = excluded.author_email, author_role = excluded.author_role, position = excluded.position,
+		version = excluded.version, text_v = excluded.text_v, tag_v = excluded.tag_v,
+		parent_v = excluded.parent_v, owner_v = excluded.owner_v, due_v = excluded.due_v,
+		done_v = excluded.done_v, position_v = excluded.position_v, created = excluded.created,
+		updated = excluded.updated`
+	qAgendaOp = `SELECT ` + agendaOpColumns + ` FROM agenda_ops
+		WHERE series_id = $1 AND occurrence = $2 AND op_id = $3`
+	qAgendaLastSeq  = `SELECT MAX(seq) FROM agenda_ops WHERE series_id = $1 AND occurrence = $2`
+	qAgendaAppendOp = `INSERT INTO agenda_ops (series_id, occurrence, seq, op_id, kind, item_id, field,
+		actor_email, actor_role, visible_to, result, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+)
+
+// agendaWriteQueries are prepared at Open; the advisory lock only where
+// the engine has it.
+func agendaWriteQueries(dialect string) []string {
+	q := []string{qAgendaItem, qAgendaOccurrenceItems, qAgendaPutItem, qAgendaOp, qAgendaLastSeq, qAgendaAppendOp}
+	if dialect == DialectPostgres {
+		q = append(q, qAgendaLock)
+	}
+	return q
+}
+
 // UpdateAgenda runs fn in a write transaction that holds the series'
 // agenda lock (SQLite: its single writer; PostgreSQL: an advisory lock
 // per series, so daemons sharing the database take turns).
 func (s *Store) UpdateAgenda(ctx context.Context, seriesID string, fn func(tx agenda.Tx) error) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		at := agendaTx{s: s, tx: tx}
 		if s.dialect == DialectPostgres {
 			h := fnv.New32a()
 			h.Write([]byte(seriesID))
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`,
-				int32(pgAgendaLockClass), int32(h.Sum32())); err != nil {
+			if _, err := at.exec(ctx, qAgendaLock, int32(pgAgendaLockClass), int32(h.Sum32())); err != nil {
 				return fmt.Errorf("lock: %w", err)
 			}
 		}
-		return fn(agendaTx{tx})
+		return fn(at)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update agenda of %s: %w", seriesID, err)
@@ -44,11 +80,36 @@ func (s *Store) UpdateAgenda(ctx context.Context, seriesID string, fn func(tx ag
 }
 
 // agendaTx is agenda.Tx over one SQL transaction.
-type agendaTx struct{ tx *sql.Tx }
+type agendaTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (t agendaTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.s.txStmt(ctx, t.tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow is QueryRowContext through a prepared statement; a failed
+// prepare shows as the row's error.
+func (t agendaTx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := t.s.txStmt(ctx, t.tx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// errRow is a row that failed before its query ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func (t agendaTx) Item(ctx context.Context, seriesID, id string) (agenda.Item, error) {
-	it, err := scanItem(t.tx.QueryRowContext(ctx, `SELECT `+agendaItemColumns+` FROM agenda_items
-		WHERE series_id = $1 AND id = $2`, seriesID, id))
+	it, err := scanItem(t.queryRow(ctx, qAgendaItem, seriesID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return agenda.Item{}, fmt.Errorf("agenda item %s: %w", id, errs.ErrNotFound)
 	}
@@ -56,8 +117,11 @@ func (t agendaTx) Item(ctx context.Context, seriesID, id string) (agenda.Item, e
 }
 
 func (t agendaTx) OccurrenceItems(ctx context.Context, seriesID, key string) ([]agenda.Item, error) {
-	return queryItems(ctx, t.tx, `SELECT `+agendaItemColumns+` FROM agenda_items
-		WHERE series_id = $1 AND occurrence = $2`, seriesID, key)
+	st, err := t.s.txStmt(ctx, t.tx, qAgendaOccurrenceItems)
+	if err != nil {
+		return nil, err
+	}
+	return queryItems(ctx, stmtQuerier{st}, "", seriesID, key)
 }
 
 func (t agendaTx) PutItem(ctx context.Context, it agenda.Item) error {
@@ -70,18 +134,7 @@ func (t agendaTx) PutItem(ctx context.Context, it agenda.Item) error {
 		return err
 	}
 	fv := it.FieldVersions
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO agenda_items (`+agendaItemColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		$21, $22, $23, $24, $25)
-		ON CONFLICT (series_id, id) DO UPDATE SET
-		occurrence = excluded.occurrence, kind = excluded.kind, text = excluded.text, tag = excluded.tag,
-		parent_id = excluded.parent_id, owner_email = excluded.owner_email, due = excluded.due,
-		done = excluded.done, deleted = excluded.deleted, closed_in = excluded.closed_in,
-		author_email = excluded.author_email, author_role = excluded.author_role, position = excluded.position,
-		version = excluded.version, text_v = excluded.text_v, tag_v = excluded.tag_v,
-		parent_v = excluded.parent_v, owner_v = excluded.owner_v, due_v = excluded.due_v,
-		done_v = excluded.done_v, position_v = excluded.position_v, created = excluded.created,
-		updated = excluded.updated`,
+	_, err = t.exec(ctx, qAgendaPutItem,
 		it.SeriesID, it.ID, it.Occurrence, string(it.Kind), it.Text, string(it.Tag), it.Parent, it.Owner, it.Due,
 		it.Done, it.Deleted, it.ClosedIn, it.AuthorEmail, string(it.AuthorRole), it.Position, it.Version,
 		fv.Text, fv.Tag, fv.Parent, fv.Owner, fv.Due, fv.Done, fv.Position, created, updated)
@@ -95,8 +148,7 @@ func (t agendaTx) PutItem(ctx context.Context, it agenda.Item) error {
 }
 
 func (t agendaTx) Op(ctx context.Context, seriesID, key, opID string) (agenda.OpRecord, error) {
-	rec, err := scanOp(t.tx.QueryRowContext(ctx, `SELECT `+agendaOpColumns+` FROM agenda_ops
-		WHERE series_id = $1 AND occurrence = $2 AND op_id = $3`, seriesID, key, opID))
+	rec, err := scanOp(t.queryRow(ctx, qAgendaOp, seriesID, key, opID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return agenda.OpRecord{}, fmt.Errorf("agenda op %s: %w", opID, errs.ErrNotFound)
 	}
@@ -105,8 +157,7 @@ func (t agendaTx) Op(ctx context.Context, seriesID, key, opID string) (agenda.Op
 
 func (t agendaTx) NextSeq(ctx context.Context, seriesID, key string) (int64, error) {
 	var last sql.NullInt64
-	if err := t.tx.QueryRowContext(ctx, `SELECT MAX(seq) FROM agenda_ops WHERE series_id = $1 AND occurrence = $2`,
-		seriesID, key).Scan(&last); err != nil {
+	if err := t.queryRow(ctx, qAgendaLastSeq, seriesID, key).Scan(&last); err != nil {
 		return 0, fmt.Errorf("next agenda seq: %w", err)
 	}
 	return last.Int64 + 1, nil
@@ -117,9 +168,7 @@ func (t agendaTx) AppendOp(ctx context.Context, rec agenda.OpRecord) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO agenda_ops (series_id, occurrence, seq, op_id, kind, item_id, field,
-		actor_email, actor_role, visible_to, result, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err = t.exec(ctx, qAgendaAppendOp,
 		rec.SeriesID, rec.Occurrence, rec.Seq, rec.OpID, string(rec.Kind), rec.ItemID, rec.Field,
 		rec.ActorEmail, string(rec.ActorRole), rec.VisibleTo, string(rec.Result), at)
 	switch {
@@ -131,6 +180,18 @@ func (t agendaTx) AppendOp(ctx context.Context, rec agenda.OpRecord) error {
 		return fmt.Errorf("log agenda op %s: %w", rec.OpID, err)
 	}
 	return nil
+}
+
+// stmtQuerier runs a prepared statement where queryItems wants a querier;
+// the query text it is given is ignored.
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (q stmtQuerier) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return q.st.QueryContext(ctx, args...)
+}
+
+func (q stmtQuerier) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
+	return q.st.QueryRowContext(ctx, args...)
 }
 
 // AgendaItems returns the live items of occurrence key (its own and the
