@@ -201,6 +201,25 @@ func TestPacketCache(t *testing.T) {
 	if c.get(10) != nil || !bytes.Equal(c.get(10+cacheSlots), pkt(50, 4)) {
 		t.Error("a reused slot still answers for its old packet")
 	}
+	// Once the ring has gone round, old packets are gone even though
+	// their index slots were not reused, and the recent ones are intact.
+	var r packetCache
+	n := cacheBytes/1200 + 10
+	for i := range n {
+		r.put(uint16(1000+i), pkt(1200, byte(i)))
+	}
+	for i := range n {
+		got := r.get(uint16(1000 + i))
+		inRing := (n-i)*1200 <= cacheBytes-1200 // conservatively inside the ring
+		switch {
+		case got != nil && !bytes.Equal(got, pkt(1200, byte(i))):
+			t.Fatalf("packet %d came back corrupted", i)
+		case inRing && got == nil:
+			t.Errorf("recent packet %d of %d lost", i, n)
+		case i < 10 && got != nil:
+			t.Errorf("packet %d answered after the ring overwrote it", i)
+		}
+	}
 	big := pkt(1200, 5)
 	if n := testing.AllocsPerRun(100, func() { c.put(20, big) }); n != 0 {
 		t.Errorf("put allocates %v times", n)
