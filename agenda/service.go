@@ -53,6 +53,10 @@ type Options struct {
 	Observer    Observer    // optional
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// SeriesCacheTTL is how long a series read for the access check is
+	// trusted: 0 means DefaultSeriesCacheTTL, a negative value reads it
+	// every time.
+	SeriesCacheTTL time.Duration
 }
 
 // Service is the agenda's operation engine and read API. It is safe for
@@ -83,7 +87,10 @@ func New(opt Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: opt.Store, series: opt.Series, bc: opt.Broadcaster, observer: opt.Observer,
+	if opt.SeriesCacheTTL == 0 {
+		opt.SeriesCacheTTL = DefaultSeriesCacheTTL
+	}
+	return &Service{store: opt.Store, series: newSeriesCache(opt.Series, opt.SeriesCacheTTL), bc: opt.Broadcaster, observer: opt.Observer,
 		now: opt.Now, log: opt.Logger, locks: seriesLocks{m: map[string]*seriesLock{}}, tpl: tpl}, nil
 }
 
