@@ -103,7 +103,10 @@ func NewServer(cfg Config) (*Server, error) {
 	// pion's own messages (mostly benign races at close) go to our log at
 	// debug level, not to stderr.
 	logs.Writer = slogWriter{cfg.Logger}
-	s.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), &yieldingConn{UDPConn: s.udp})
+	s.udpMux = announcedUDPMux{
+		UDPMux:   webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), &yieldingConn{UDPConn: s.udp}),
+		loopback: ip != nil && ip.IsLoopback(),
+	}
 	if cfg.TCPPort >= 0 {
 		s.tcpL, err = net.Listen("tcp", net.JoinHostPort(ipString(ip), strconv.Itoa(cfg.TCPPort)))
 		if err != nil {
@@ -197,6 +200,10 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 	}
 	se.SetNetworkTypes(networks)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// ICE-TCP candidates on IPv6 link-local addresses are gathered (a
+	// connection and goroutines per participant) but never announced;
+	// the UDP side is filtered by announcedUDPMux.
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() || announced(ip, false) })
 	if ip != nil && ip.IsLoopback() {
 		se.SetIncludeLoopbackCandidate(true)
 	}

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+
+	"github.com/pion/ice/v4"
 )
 
 // yieldEvery is how many datagrams the ICE UDP mux reads before it lets
@@ -47,4 +49,37 @@ func (c *yieldingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 
 func (c *yieldingConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	return c.UDPConn.WriteToUDPAddrPort(b, addr)
+}
+
+// announcedUDPMux lists only the addresses pion will announce. pion makes
+// a host candidate for every address the mux listens on, each with its
+// own muxed connection, reader goroutine and 8 KiB read buffer per
+// participant, but never announces an IPv6 link-local one (RFC 8445
+// 5.1.1.1, without mDNS): those were a third of the UDP candidates' cost
+// on a host with one interface. Loopback addresses are left out unless
+// loopback candidates are wanted, as pion itself does for its own mux type
+// (which this wrapper no longer is).
+type announcedUDPMux struct {
+	ice.UDPMux
+	loopback bool
+}
+
+func (m announcedUDPMux) GetListenAddresses() []net.Addr {
+	all := m.UDPMux.GetListenAddresses()
+	out := all[:0:0]
+	for _, a := range all {
+		if u, ok := a.(*net.UDPAddr); ok && !announced(u.IP, m.loopback) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// announced says whether a host candidate on ip is worth gathering.
+func announced(ip net.IP, loopback bool) bool {
+	if ip.IsLoopback() {
+		return loopback
+	}
+	return ip.To4() != nil || !ip.IsLinkLocalUnicast()
 }
