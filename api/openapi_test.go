@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/oneonone/oneonone/agenda/httpapi"
+	"github.com/oneonone/oneonone/web/home"
 )
 
 type openAPIDoc struct {
@@ -96,11 +99,20 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 			}
 		}
 	}
-	// And nothing is documented that the server does not serve.
+	// And nothing is documented that the daemon does not serve: this
+	// server's routes, or those the daemon mounts beside it from the
+	// agenda (whose test checks that each is documented here) and the
+	// home pages.
+	for _, rt := range (&httpapi.Handler{}).Routes() {
+		documented[strings.ToLower(rt.Method)+" "+rt.Pattern] = true
+	}
+	for _, rt := range (&home.Handler{}).Routes() {
+		documented[strings.ToLower(rt.Method)+" "+rt.Pattern] = true
+	}
 	for path, ops := range doc.Paths {
 		for method := range ops {
 			if !documented[method+" "+path] {
-				t.Errorf("the document has %s %s, which the server does not route", method, path)
+				t.Errorf("the document has %s %s, which the daemon does not route", method, path)
 			}
 		}
 	}

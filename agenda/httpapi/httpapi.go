@@ -11,7 +11,6 @@ package httpapi
 
 import (
 	"context"
-	_ "embed"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -98,7 +97,9 @@ type Route struct {
 
 // Routes returns the REST and WebSocket routes. Their patterns are more
 // specific than the API's "/" so that Go's ServeMux hands them here, and
-// they take the person's session, not the admin token.
+// they take the person's session, not the admin token. They are documented
+// in the project's one OpenAPI document, api/openapi.json (served at
+// /api/v1/openapi.json); the tests of both packages hold the two together.
 func (h *Handler) Routes() []Route {
 	return []Route{
 		{"GET", "/api/v1/series/{id}/occurrences/{key}/agenda", http.HandlerFunc(h.list)},
@@ -110,19 +111,7 @@ func (h *Handler) Routes() []Route {
 		{"PATCH", "/api/v1/series/{id}/agenda/items/{item}", http.HandlerFunc(h.patch)},
 		{"DELETE", "/api/v1/series/{id}/agenda/items/{item}", http.HandlerFunc(h.delete)},
 		{"GET", "/agenda/ws", http.HandlerFunc(h.ws)},
-		{"GET", "/api/v1/agenda/openapi.json", http.HandlerFunc(serveOpenAPI)},
 	}
-}
-
-// OpenAPI documents the agenda routes and pages (the admin API's document
-// at /api/v1/openapi.json covers the admin token's routes).
-//
-//go:embed openapi.json
-var OpenAPI []byte
-
-func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(OpenAPI)
 }
 
 // PrivateNotes reports whether private notes are on: off in capability
