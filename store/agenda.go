@@ -48,12 +48,14 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 )
 
-// agendaWriteQueries are prepared at Open; the advisory lock only where
-// the engine has it.
+// agendaWriteQueries are prepared at Open: PostgreSQL's advisory lock,
+// SQLite's savepoints of the group commit.
 func agendaWriteQueries(dialect string) []string {
 	q := []string{qAgendaItem, qAgendaOccurrenceItems, qAgendaPutItem, qAgendaOp, qAgendaLastSeq, qAgendaAppendOp}
 	if dialect == DialectPostgres {
 		q = append(q, qAgendaLock)
+	} else {
+		q = append(q, qSavepoint, qRelease, qRollbackTo)
 	}
 	return q
 }
@@ -61,7 +63,17 @@ func agendaWriteQueries(dialect string) []string {
 // UpdateAgenda runs fn in a write transaction that holds the series'
 // agenda lock (SQLite: its single writer; PostgreSQL: an advisory lock
 // per series, so daemons sharing the database take turns).
+//
+// On SQLite, writes queued while another commits share its successor's
+// transaction (see agendaWriter); each is still committed before
+// UpdateAgenda returns.
 func (s *Store) UpdateAgenda(ctx context.Context, seriesID string, fn func(tx agenda.Tx) error) error {
+	if s.agendaWriter != nil {
+		if err := s.agendaWriter.do(ctx, fn); err != nil {
+			return fmt.Errorf("store: update agenda of %s: %w", seriesID, err)
+		}
+		return nil
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		at := agendaTx{s: s, tx: tx}
 		if s.dialect == DialectPostgres {

@@ -31,6 +31,8 @@ func runAgendaSuite(t *testing.T, newDSN func(testing.TB) string) {
 		{"RollbackLeavesNothing", testAgendaRollback},
 		{"SerialisedPerSeries", testAgendaSerialised},
 		{"DeletedWithSeries", testAgendaCascade},
+		{"ConcurrentWritesFailAlone", testAgendaFailAlone},
+		{"RefusedAfterClose", testAgendaClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,5 +419,108 @@ func testAgendaCascade(t *testing.T, s *Store) {
 		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil || n != 0 {
 			t.Errorf("%s has %d rows after the series was deleted, %v", table, n, err)
 		}
+	}
+}
+
+// testAgendaFailAlone: writes running at once (on SQLite, queued into one
+// group-commit transaction behind a slow one) each commit or fail on
+// their own: a write that fails after writing leaves nothing, its
+// neighbours are all there.
+func testAgendaFailAlone(t *testing.T, s *Store) {
+	const n = 30
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	errsOf := make([]error, n)
+	wg.Go(func() {
+		// Holds the writer while the others queue.
+		errsOf[0] = s.UpdateAgenda(ctx, "s_1", func(tx agenda.Tx) error {
+			<-release
+			return tx.PutItem(ctx, item("i_0", occ1, agenda.KindTopic, "aiko@example.com"))
+		})
+	})
+	time.Sleep(20 * time.Millisecond)
+	for i := 1; i < n; i++ {
+		wg.Go(func() {
+			errsOf[i] = s.UpdateAgenda(ctx, "s_1", func(tx agenda.Tx) error {
+				if err := tx.PutItem(ctx, item(fmt.Sprintf("i_%d", i), occ1, agenda.KindTopic, "aiko@example.com")); err != nil {
+					return err
+				}
+				if i%4 == 0 {
+					return fmt.Errorf("write %d: %w", i, errs.ErrConflict)
+				}
+				return nil
+			})
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	var want []string
+	for i, err := range errsOf {
+		if i > 0 && i%4 == 0 {
+			errorsIs(t, err, errs.ErrConflict, fmt.Sprintf("write %d", i))
+			continue
+		}
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+		want = append(want, fmt.Sprintf("i_%d", i))
+	}
+	var got []agenda.Item
+	err := s.UpdateAgenda(ctx, "s_1", func(tx agenda.Tx) error {
+		var err error
+		got, err = tx.OccurrenceItems(ctx, "s_1", occ1)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(want)
+	if g := ids(got); !slices.Equal(g, want) {
+		t.Errorf("items after the writes = %v, want %v", g, want)
+	}
+}
+
+// testAgendaClosed: a write after Close is refused, not left waiting.
+func testAgendaClosed(t *testing.T, s *Store) {
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.UpdateAgenda(ctx, "s_1", func(agenda.Tx) error { return nil }) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("UpdateAgenda after Close succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("UpdateAgenda after Close still waits")
+	}
+}
+
+// TestAgendaWriterPanic: a write that panics on SQLite's group-commit
+// goroutine fails alone, and the writer goes on.
+func TestAgendaWriterPanic(t *testing.T) {
+	s := openStore(t, sqliteDSN(t))
+	mustCreate(t, s, newSeries("s_1", "aiko@example.com", "ren@example.com"))
+	err := s.UpdateAgenda(ctx, "s_1", func(tx agenda.Tx) error {
+		if err := tx.PutItem(ctx, item("i_p", occ1, agenda.KindTopic, "aiko@example.com")); err != nil {
+			return err
+		}
+		panic("boom")
+	})
+	if err == nil {
+		t.Fatal("a panicking write succeeded")
+	}
+	putItems(t, s, item("i_1", occ1, agenda.KindTopic, "aiko@example.com"))
+	err = s.UpdateAgenda(ctx, "s_1", func(tx agenda.Tx) error {
+		if _, err := tx.Item(ctx, "s_1", "i_p"); !errors.Is(err, errs.ErrNotFound) {
+			return fmt.Errorf("the panicking write's item: %v, want not found", err)
+		}
+		_, err := tx.Item(ctx, "s_1", "i_1")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

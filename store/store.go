@@ -55,6 +55,9 @@ type Store struct {
 	// prepared holds hot write statements prepared on the write pool at
 	// Open, by SQL text; it is not changed afterwards. See txStmt.
 	prepared map[string]*sql.Stmt
+	// agendaWriter is SQLite's group commit of agenda writes; nil on
+	// PostgreSQL.
+	agendaWriter *agendaWriter
 }
 
 // Open opens the database named by dsn and migrates it to the schema this
@@ -85,6 +88,9 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if err := s.prepare(ctx, agendaWriteQueries(s.dialect)); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.dialect == DialectSQLite {
+		s.agendaWriter = startAgendaWriter(s)
 	}
 	return s, nil
 }
@@ -218,6 +224,9 @@ func openPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*Store,
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.agendaWriter != nil {
+		s.agendaWriter.close()
+	}
 	var err error
 	for _, st := range s.prepared {
 		err = errors.Join(err, st.Close())
