@@ -41,7 +41,7 @@ func TestLeasePostgres(t *testing.T) {
 	if !ok {
 		t.Fatal("lease not granted")
 	}
-	if _, err := a.write.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+	if _, err := a.write.ExecContext(ctx, `SELECT pg_terminate_backend(pid, 5000) FROM pg_locks
 		WHERE locktype = 'advisory' AND classid = $1 AND objid = $2`, pgLeaseClass, int64(uint32(lc.key))); err != nil {
 		t.Fatal(err)
 	}
