@@ -16,31 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oneonone/oneonone/internal/testutil"
+
 	"github.com/oneonone/oneonone/config"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // running is a daemon started by start.
 type running struct {
 	url    string
-	stdout *syncBuffer
-	logs   *syncBuffer
+	stdout *testutil.SyncBuffer
+	logs   *testutil.SyncBuffer
 	stop   func() error
 }
 
@@ -63,7 +48,7 @@ func startWith(t *testing.T, dataDir string, change func(*config.Config)) *runni
 	cfg.DataDir = dataDir
 	cfg.Listen = ln.Addr().String()
 	change(&cfg)
-	r := &running{stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	r := &running{stdout: &testutil.SyncBuffer{}, logs: &testutil.SyncBuffer{}}
 	logger := slog.New(slog.NewTextHandler(r.logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)

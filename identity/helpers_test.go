@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oneonone/oneonone/internal/testutil"
 
 	"github.com/oneonone/oneonone/calendar"
 	"github.com/oneonone/oneonone/identity"
@@ -36,19 +37,6 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // env is a daemon-like server: the identity routes plus a stand-in room
 // page that consumes links and says who the visitor is.
 type env struct {
@@ -57,7 +45,7 @@ type env struct {
 	store *store.Store
 	srv   *httptest.Server
 	clock *clock
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 }
 
 const (
@@ -68,7 +56,7 @@ const (
 func newEnv(t *testing.T, configure func(*identity.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "oneonone.db"), logger)
 	if err != nil {

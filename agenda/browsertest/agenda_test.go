@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oneonone/oneonone/internal/testutil"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -24,23 +26,6 @@ import (
 	"github.com/oneonone/oneonone/daemon"
 	"github.com/oneonone/oneonone/internal/chromium"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startDaemon runs a real daemon in e-mail sign-in mode (the relay is
 // never reached) and returns its URL and admin token.
@@ -57,7 +42,7 @@ func startDaemon(t *testing.T) (string, string) {
 	cfg.PublicURL = "http://" + ln.Addr().String()
 	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0
 	cfg.SMTP = config.SMTPConfig{Host: "127.0.0.1", Port: 1, From: "oneonone@example.com"}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})

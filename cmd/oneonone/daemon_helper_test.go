@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oneonone/oneonone/internal/testutil"
+
 	"github.com/oneonone/oneonone/config"
 	"github.com/oneonone/oneonone/daemon"
 )
@@ -20,8 +22,8 @@ import (
 type testDaemon struct {
 	url     string
 	dataDir string
-	stdout  *syncBuffer
-	logs    *syncBuffer
+	stdout  *testutil.SyncBuffer
+	logs    *testutil.SyncBuffer
 	stop    func() error
 }
 
@@ -37,7 +39,7 @@ func startDaemon(t *testing.T, dataDir string) *testDaemon {
 	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0 // media on free ports: daemons run side by side in tests
 	cfg.DataDir = dataDir
 	cfg.Listen = ln.Addr().String()
-	d := &testDaemon{dataDir: dataDir, stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	d := &testDaemon{dataDir: dataDir, stdout: &testutil.SyncBuffer{}, logs: &testutil.SyncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oneonone/oneonone/internal/testutil"
 )
 
 // These tests run the real binary as a separate process, because only a
@@ -38,7 +40,7 @@ func buildBinary(t *testing.T) string {
 type daemonProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	done   chan error
 }
 
@@ -52,7 +54,7 @@ func startProcess(t *testing.T, bin, dataDir string) *daemonProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &daemonProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &daemonProcess{cmd: cmd, stderr: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

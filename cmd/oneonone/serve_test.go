@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oneonone/oneonone/internal/testutil"
 )
 
 var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -15,8 +17,8 @@ var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // serving is "oneonone serve" running in-process.
 type serving struct {
 	url    string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testutil.SyncBuffer
+	stderr *testutil.SyncBuffer
 	stop   func() int
 }
 
@@ -24,7 +26,7 @@ type serving struct {
 // and waits until it logs its address.
 func serveInProcess(t *testing.T, environ []string, args ...string) *serving {
 	t.Helper()
-	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &serving{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -86,10 +88,10 @@ func TestServeFirstStartRestartAndSecondInstance(t *testing.T) {
 	}
 
 	// A second serve on the same directory is refused at once.
-	second := &syncBuffer{}
+	second := &testutil.SyncBuffer{}
 	began := time.Now()
 	code := run(context.Background(), []string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0"},
-		strings.NewReader(""), &syncBuffer{}, second, nil)
+		strings.NewReader(""), &testutil.SyncBuffer{}, second, nil)
 	if code != exitError {
 		t.Errorf("second serve: exit %d, want 1", code)
 	}
@@ -147,7 +149,7 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("listen: \":8080\"\nsync:\n  intervall: 1m\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	code := run(context.Background(), []string{"serve", "--config", cfgPath, "--data", dir}, strings.NewReader(""), &out, &errb, nil)
 	if code != exitError {
 		t.Fatalf("exit %d, want 1", code)

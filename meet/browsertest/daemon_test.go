@@ -16,27 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oneonone/oneonone/internal/testutil"
+
 	"github.com/oneonone/oneonone/config"
 	"github.com/oneonone/oneonone/daemon"
 )
-
-// syncBuffer collects the daemon's logs for a failing test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // server is a real daemon on 127.0.0.1 with media on free ports.
 type server struct {
@@ -74,7 +58,7 @@ func startDaemonOn(t *testing.T, host string, change func(*config.Config)) *serv
 	if change != nil {
 		change(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)

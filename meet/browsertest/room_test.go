@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oneonone/oneonone/internal/testutil"
+
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
@@ -353,7 +355,7 @@ func startTURN(t *testing.T) string {
 		"--min-port=49160", "--max-port=49200", "--allow-loopback-peers",
 		"--lt-cred-mech", "--user=oneonone:relay-secret", "--realm=oneonone.test",
 		"--log-file=stdout", "--simple-log", "--pidfile="+filepath.Join(t.TempDir(), "turn.pid"))
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
