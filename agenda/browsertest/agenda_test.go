@@ -1,98 +1,34 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/oneonone/oneonone/internal/testutil"
+	"github.com/oneonone/oneonone/internal/daemontest"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/oneonone/oneonone/config"
-	"github.com/oneonone/oneonone/daemon"
 	"github.com/oneonone/oneonone/internal/chromium"
 )
 
-// startDaemon runs a real daemon in e-mail sign-in mode (the relay is
-// never reached) and returns its URL and admin token.
+// startDaemon runs a real daemon (internal/daemontest, e-mail sign-in
+// mode with a relay that is never reached) and returns its URL and admin
+// token.
 func startDaemon(t *testing.T) (string, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Listen = ln.Addr().String()
-	cfg.PublicURL = "http://" + ln.Addr().String()
-	cfg.Media.UDPPort, cfg.Media.TCPPort = 0, 0
-	cfg.SMTP = config.SMTPConfig{Host: "127.0.0.1", Port: 1, From: "oneonone@example.com"}
-	logs := &testutil.SyncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.RunOptions(ctx, cfg, logger, daemon.Options{Version: "agenda-browsertest", Stdout: io.Discard, Listener: ln,
-			OnListen: func(net.Addr) { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("daemon: %v\n%s", err, logs)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("daemon logs:\n%s", logs)
-		}
-	})
-	tok, err := os.ReadFile(filepath.Join(dir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg.PublicURL, strings.TrimSpace(string(tok))
+	d := daemontest.Start(t, nil)
+	return d.URL, d.Token
 }
 
 func adminAPI(t *testing.T, base, token, method, path string, body, out any) {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, rb)
-	}
-	if out != nil {
-		if err := json.Unmarshal(rb, out); err != nil {
-			t.Fatal(err)
-		}
-	}
+	(&daemontest.Server{T: t, URL: base, Token: token}).API(method, path, body, out)
 }
 
 // agendaLinks creates a series whose occurrence started five minutes ago

@@ -1,29 +1,21 @@
 package browsertest
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/oneonone/oneonone/internal/testutil"
+	"github.com/oneonone/oneonone/internal/daemontest"
 
 	"github.com/oneonone/oneonone/config"
-	"github.com/oneonone/oneonone/daemon"
 )
 
-// server is a real daemon on 127.0.0.1 with media on free ports.
+// server is a real daemon (internal/daemontest) with the names these
+// tests use.
 type server struct {
+	*daemontest.Server
 	t       *testing.T
 	url     string
 	dataDir string
@@ -31,96 +23,27 @@ type server struct {
 	stop    func() error // shut the daemon down as SIGTERM does
 }
 
-// startDaemon runs the daemon in-process. By default it is in e-mail
-// sign-in mode (an SMTP relay is configured, never reached), so a personal
-// link is the only way in and strangers are refused.
+func wrap(d *daemontest.Server) *server {
+	return &server{Server: d, t: d.T, url: d.URL, dataDir: d.DataDir, token: d.Token, stop: d.Stop}
+}
+
+// startDaemon runs the daemon in-process, in e-mail sign-in mode by
+// default, so a personal link is the only way in and strangers are refused.
 func startDaemon(t *testing.T, change func(*config.Config)) *server {
 	t.Helper()
-	return startDaemonOn(t, "127.0.0.1", change)
+	return wrap(daemontest.Start(t, change))
 }
 
 // startDaemonOn is startDaemon with the web server on host (an address of
 // this machine), which is also the public URL's host.
 func startDaemonOn(t *testing.T, host string, change func(*config.Config)) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Listen = ln.Addr().String()
-	cfg.PublicURL = "http://" + ln.Addr().String()
-	cfg.Media.UDPPort = 0
-	cfg.Media.TCPPort = 0
-	cfg.SMTP = config.SMTPConfig{Host: "127.0.0.1", Port: 1, From: "oneonone@example.com"}
-	if change != nil {
-		change(&cfg)
-	}
-	logs := &testutil.SyncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.RunOptions(ctx, cfg, logger, daemon.Options{
-			Version: "browsertest", Stdout: io.Discard, Listener: ln,
-			OnListen: func(a net.Addr) { ready <- a },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("daemon exited before listening: %v\nlogs:\n%s", err, logs)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("daemon did not listen within 30s")
-	}
-	stop := sync.OnceValue(func() error {
-		cancel()
-		return <-done
-	})
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("daemon logs:\n%s", logs)
-		}
-	})
-	tok, err := os.ReadFile(filepath.Join(dir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &server{t: t, url: cfg.PublicURL, dataDir: dir, token: strings.TrimSpace(string(tok)), stop: stop}
+	return wrap(daemontest.StartOn(t, host, change))
 }
 
 func (s *server) api(method, path string, body any, out any) {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.url+path, rd)
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		s.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			s.t.Fatalf("%s %s: %v: %s", method, path, err, b)
-		}
-	}
+	s.API(method, path, body, out)
 }
 
 // pair is a series whose occurrence is under way, and its personal links.
