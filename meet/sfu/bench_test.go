@@ -13,10 +13,10 @@ import (
 )
 
 // The forwarding benchmarks compose the real pieces of one forwarded
-// packet: SRTP decrypt (GCM), the receive-side interceptors (NACK
-// generator, transport-cc feedback, receiver reports), the downTrack
+// packet: SRTP decrypt (GCM), the receive-side interceptor (feedback.go:
+// NACKs, transport-cc feedback, receiver reports), the downTrack
 // (strip extensions, rewrite SSRC/PT/seq/ts), the send-side interceptors
-// (NACK packet cache, sender reports), SRTP encrypt (GCM) and, in the
+// (sender reports), SRTP encrypt (GCM) and, in the
 // "udp" variants, a write to a loopback UDP socket. They leave out pion's
 // hand-offs between its ICE, SRTP and track goroutines. The "bare"
 // benchmarks are the floor: decrypt + encrypt (+ the same write) alone.

@@ -112,6 +112,10 @@ type client struct {
 	plis      atomic.Int64 // keyframe requests the server sent us
 	rembs     atomic.Int64
 	nacksIn   atomic.Int64 // NACKs that reached us as a publisher
+	rrsIn     atomic.Int64 // receiver reports on our video
+	maxLoss   atomic.Int64 // highest fraction lost in them (/256)
+	twccIn    atomic.Int64 // transport-cc feedback packets
+	dropEvery uint16       // skip every n-th video sequence number when publishing
 	videoSSRC atomic.Uint32
 	seqSeen   sync.Map // uint16 → *atomic.Int64, received video sequence numbers
 	lastSeq   atomic.Int64
@@ -129,6 +133,7 @@ type clientOpts struct {
 	noPublish bool
 	noReplay  bool // disable SRTP replay protection to see retransmissions
 	codec     *signal.Codec
+	dropEvery uint16 // publish with a gap every n video packets
 }
 
 func (h *harness) join(room, role string, marker byte, o clientOpts) *client {
@@ -144,7 +149,7 @@ func (h *harness) dial(room, role string, marker byte, o clientOpts) *client {
 	t := h.t
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &client{t: t, role: role, marker: marker, ctx: ctx, cancel: cancel, msgs: make(chan signal.Message, 256)}
+	c := &client{t: t, role: role, marker: marker, ctx: ctx, cancel: cancel, msgs: make(chan signal.Message, 256), dropEvery: o.dropEvery}
 	c.net = &freezableDialer{}
 	conn, err := signal.Dial(ctx, h.url+"?room="+room+"&role="+role, signal.Options{Codec: o.codec},
 		&websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: c.net.DialContext}}})
@@ -158,6 +163,10 @@ func (h *harness) dial(room, role string, marker byte, o clientOpts) *client {
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	// Number outgoing packets for transport-cc, as browsers do.
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		t.Fatal(err)
 	}
 	var se webrtc.SettingEngine
@@ -308,7 +317,16 @@ func (c *client) readRTCP(s *webrtc.RTPSender) {
 			continue
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
+			case *rtcp.ReceiverReport:
+				for _, r := range p.Reports {
+					c.rrsIn.Add(1)
+					if int64(r.FractionLost) > c.maxLoss.Load() {
+						c.maxLoss.Store(int64(r.FractionLost))
+					}
+				}
+			case *rtcp.TransportLayerCC:
+				c.twccIn.Add(1)
 			case *rtcp.PictureLossIndication:
 				c.plis.Add(1)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
@@ -345,6 +363,9 @@ func (c *client) publish() {
 		vTS += 1800
 		for i := range 3 {
 			vSeq++
+			if c.dropEvery > 0 && vSeq%c.dropEvery == 0 {
+				continue // "lost" on the way: never sent
+			}
 			c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vSeq, Timestamp: vTS, Marker: i == 2}, Payload: video})
 		}
 	}

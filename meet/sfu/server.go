@@ -14,7 +14,7 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -223,23 +223,22 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 
 func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
-	// Receiving side: ask the publisher for lost packets. The sending
-	// side answers the subscriber's NACKs from the downTrack's own packet
-	// cache (forward.go), so a loss on the downlink never travels back to
-	// the publisher.
-	gen, err := nack.NewGeneratorInterceptor()
+	// Receiving side: NACKs to the publisher for lost packets, receiver
+	// reports, and transport-cc feedback so the browser's own estimator
+	// adapts its uplink, all from one interceptor (feedback.go) that costs
+	// no allocation and no goroutine hand-off per packet. The sending side
+	// answers the subscriber's NACKs from the downTrack's own packet cache
+	// (forward.go), so a loss on the downlink never travels back to the
+	// publisher. The codecs and header extensions it relies on (nack,
+	// transport-cc) are registered by registerCodecs.
+	ir.Add(feedbackFactory{})
+	// Sending side: sender reports, so the subscriber can sync audio and
+	// video and measure the round trip.
+	sr, err := report.NewSenderInterceptor()
 	if err != nil {
 		return nil, err
 	}
-	ir.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, err
-	}
-	// transport-cc feedback on what the publisher sends, so the browser's
-	// own estimator adapts its uplink.
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
-		return nil, err
-	}
+	ir.Add(sr)
 	return ir, nil
 }
 

@@ -242,6 +242,24 @@ func TestFeedback(t *testing.T) {
 	}
 }
 
+// Feedback to a publisher (feedback.go): the server asks for the video
+// packets it did not receive, sends receiver reports that count the loss,
+// and transport-cc feedback for the browser's estimator.
+func TestPublisherFeedback(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.join("r", RoleManager, 1, clientOpts{dropEvery: 30})
+	a.waitMsg(signal.TypeJoined, 5*time.Second)
+	if err := waitFor(10*time.Second, func() bool { return a.nacksIn.Load() > 0 }); err != nil {
+		t.Fatal("no NACK reached the publisher for the missing packets")
+	}
+	if err := waitFor(5*time.Second, func() bool { return a.twccIn.Load() > 0 }); err != nil {
+		t.Fatal("no transport-cc feedback reached the publisher")
+	}
+	if err := waitFor(5*time.Second, func() bool { return a.maxLoss.Load() > 0 }); err != nil {
+		t.Fatalf("%d receiver reports, none counts the loss", a.rrsIn.Load())
+	}
+}
+
 // Media over ICE-TCP only, for networks that block UDP.
 func TestICETCP(t *testing.T) {
 	h := newHarness(t, nil)
