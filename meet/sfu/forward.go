@@ -186,17 +186,23 @@ func (d *downTrack) retransmit(nack *rtcp.TransportLayerNack) (sent int) {
 
 // packetCache holds the packets last sent on a video track, as sent
 // (rewritten, extensions stripped, before encryption), back to back in one
-// fixed ring of cacheBytes: no allocation per packet, and memory bounded
-// by bytes rather than by slots of the largest packet size. 96 KiB hold
-// the last ~75 packets of 1.5 Mbit/s video (~0.5 s at 150 packets/s,
-// several round trips); at most cacheSlots are indexed. It was 128 slots of
-// 1500 bytes (192 KB per track, 0.38 MB per room: a third of the memory
-// target on its own, and the largest item of the heap profile at 30 rooms
-// once the UDP mux stopped buffering bursts).
+// ring of bytes: no allocation per packet, and memory bounded by bytes
+// rather than by slots of the largest packet size. At most cacheSlots are
+// indexed.
+//
+// The ring starts at cacheMinBytes, the last ~25 packets of 1.5 Mbit/s
+// video (~170 ms at 150 packets/s): enough for the subscriber's NACK to
+// arrive on any network with a round trip under ~150 ms. A NACK for a
+// packet the ring has already overwritten says this subscriber's path is
+// slower than that, so the ring doubles, up to cacheMaxBytes (~1.4 s), and
+// stays so for the session. It was a fixed 96 KiB ring (and before that
+// 128 slots of 1500 bytes): the largest item of the heap profile under
+// load, paid by every room whether or not it ever lost a packet.
 const (
 	cacheSlots    = 128
 	cacheSlotSize = 1500 // larger packets are not cached
-	cacheBytes    = 96 << 10
+	cacheMinBytes = 32 << 10
+	cacheMaxBytes = 256 << 10
 )
 
 type packetCache struct {
@@ -204,7 +210,7 @@ type packetCache struct {
 	size  [cacheSlots]uint16 // 0: empty
 	start [cacheSlots]uint64 // position of the packet in the stream of bytes written
 	pos   uint64             // bytes written so far, counting skipped ring tails
-	buf   [cacheBytes]byte
+	buf   []byte             // the ring; allocated by the first put
 }
 
 func (c *packetCache) put(seq uint16, b []byte) {
@@ -213,25 +219,61 @@ func (c *packetCache) put(seq uint16, b []byte) {
 		c.size[i] = 0
 		return
 	}
-	// A packet never wraps around the ring's end: skip the tail.
-	if off := int(c.pos % cacheBytes); off+len(b) > cacheBytes {
-		c.pos += uint64(cacheBytes - off)
+	if c.buf == nil {
+		c.buf = make([]byte, cacheMinBytes)
 	}
-	copy(c.buf[c.pos%cacheBytes:], b)
+	n := uint64(len(c.buf))
+	// A packet never wraps around the ring's end: skip the tail.
+	if off := c.pos % n; off+uint64(len(b)) > n {
+		c.pos += n - off
+	}
+	copy(c.buf[c.pos%n:], b)
 	c.seq[i], c.size[i], c.start[i] = seq, uint16(len(b)), c.pos
 	c.pos += uint64(len(b))
 }
 
 // get returns the cached packet of seq, or nil if it was never held or its
-// bytes have been overwritten since. The bytes stay valid until the next
-// put (callers hold downTrack.mu).
+// bytes have been overwritten since; in the latter case the ring grows for
+// the next loss. The bytes stay valid until the next put or get (callers
+// hold downTrack.mu).
 func (c *packetCache) get(seq uint16) []byte {
 	i := int(seq % cacheSlots)
-	if c.size[i] == 0 || c.seq[i] != seq || c.pos-c.start[i] > cacheBytes {
+	if c.size[i] == 0 || c.seq[i] != seq {
 		return nil
 	}
-	off := int(c.start[i] % cacheBytes)
-	return c.buf[off : off+int(c.size[i])]
+	n := uint64(len(c.buf))
+	if c.pos-c.start[i] > n {
+		c.grow()
+		return nil
+	}
+	off := c.start[i] % n
+	return c.buf[off : off+uint64(c.size[i])]
+}
+
+// grow doubles the ring, keeping the packets it holds at the same stream
+// positions: a packet never crosses a multiple of the old size, so it
+// crosses no multiple of the new one either, and packets within the last
+// old-size bytes land on distinct bytes of the new ring. Index slots of
+// packets already overwritten are emptied, or the larger ring would
+// answer for them with bytes it never held.
+func (c *packetCache) grow() {
+	n := uint64(len(c.buf))
+	if n == 0 || n >= cacheMaxBytes {
+		return
+	}
+	nb := make([]byte, 2*n)
+	for i := range c.size {
+		if c.size[i] == 0 {
+			continue
+		}
+		if c.pos-c.start[i] > n {
+			c.size[i] = 0
+			continue
+		}
+		from, to := c.start[i]%n, c.start[i]%(2*n)
+		copy(nb[to:to+uint64(c.size[i])], c.buf[from:from+uint64(c.size[i])])
+	}
+	c.buf = nb
 }
 
 // stripExtensions removes the RTP header extension block, if any, in

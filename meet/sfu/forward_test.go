@@ -204,13 +204,13 @@ func TestPacketCache(t *testing.T) {
 	// Once the ring has gone round, old packets are gone even though
 	// their index slots were not reused, and the recent ones are intact.
 	var r packetCache
-	n := cacheBytes/1200 + 10
+	n := cacheMinBytes/1200 + 10
 	for i := range n {
 		r.put(uint16(1000+i), pkt(1200, byte(i)))
 	}
 	for i := range n {
 		got := r.get(uint16(1000 + i))
-		inRing := (n-i)*1200 <= cacheBytes-1200 // conservatively inside the ring
+		inRing := (n-i)*1200 <= cacheMinBytes-1200 // conservatively inside the ring
 		switch {
 		case got != nil && !bytes.Equal(got, pkt(1200, byte(i))):
 			t.Fatalf("packet %d came back corrupted", i)
@@ -223,5 +223,62 @@ func TestPacketCache(t *testing.T) {
 	big := pkt(1200, 5)
 	if n := testing.AllocsPerRun(100, func() { c.put(20, big) }); n != 0 {
 		t.Errorf("put allocates %v times", n)
+	}
+}
+
+// A NACK for a packet the ring has overwritten grows the ring, so the
+// next loss on that slow path is answered; packets still held survive the
+// growth intact, overwritten ones are not answered for, and the ring stops
+// growing at cacheMaxBytes.
+func TestPacketCacheGrowsOnLateNACK(t *testing.T) {
+	var c packetCache
+	pkt := func(seq uint16) []byte { return bytes.Repeat([]byte{byte(seq), byte(seq >> 8)}, 500) } // 1000 bytes
+	seq := uint16(0)
+	send := func(n int) {
+		for range n {
+			c.put(seq, pkt(seq))
+			seq++
+		}
+	}
+	send(cacheMinBytes/1000 + 20) // the first ~20 are overwritten
+	if len(c.buf) != cacheMinBytes {
+		t.Fatalf("ring of %d bytes before any loss, want %d", len(c.buf), cacheMinBytes)
+	}
+	recent := seq - 5
+	if got := c.get(recent); !bytes.Equal(got, pkt(recent)) {
+		t.Fatal("a recent packet is missing")
+	}
+	if len(c.buf) != cacheMinBytes {
+		t.Fatal("answering a NACK grew the ring")
+	}
+	if c.get(2) != nil {
+		t.Fatal("an overwritten packet was answered")
+	}
+	if len(c.buf) != 2*cacheMinBytes {
+		t.Fatalf("ring of %d bytes after a late NACK, want %d", len(c.buf), 2*cacheMinBytes)
+	}
+	// What the small ring held is still there, what it had lost is not.
+	for s := uint16(0); s < seq; s++ {
+		got := c.get(s)
+		if got != nil && !bytes.Equal(got, pkt(s)) {
+			t.Fatalf("packet %d corrupted by the growth", s)
+		}
+		if s >= seq-10 && got == nil {
+			t.Fatalf("packet %d lost by the growth", s)
+		}
+		if s < 10 && got != nil {
+			t.Fatalf("packet %d, overwritten before the growth, answered after it", s)
+		}
+	}
+	// The larger ring now covers a delay the small one did not.
+	send(cacheMinBytes/1000 + 10)
+	if late := seq - uint16(cacheMinBytes/1000) - 5; !bytes.Equal(c.get(late), pkt(late)) {
+		t.Fatal("the grown ring did not hold a packet older than the small ring could")
+	}
+	for range 10 {
+		c.grow()
+	}
+	if len(c.buf) != cacheMaxBytes {
+		t.Fatalf("ring grew to %d bytes, past %d", len(c.buf), cacheMaxBytes)
 	}
 }
