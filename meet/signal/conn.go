@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -116,8 +117,8 @@ func Dial(ctx context.Context, url string, opts Options, dial *websocket.DialOpt
 	return NewWSConn(ws, opts), nil
 }
 
-// NewWSConn wraps ws and starts its writer and keepalive goroutines; they
-// stop when the connection is closed or fails.
+// NewWSConn wraps ws and starts its writer goroutine, which also sends the
+// keepalive pings; it stops when the connection is closed or fails.
 func NewWSConn(ws *websocket.Conn, opts Options) *WSConn {
 	opts = opts.withDefaults()
 	ws.SetReadLimit(discardLimit)
@@ -130,14 +131,7 @@ func NewWSConn(ws *websocket.Conn, opts Options) *WSConn {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); c.writeLoop() }()
-	go func() { defer wg.Done(); c.pingLoop() }()
-	go func() {
-		wg.Wait()
-		close(c.done)
-	}()
+	go c.writeLoop()
 	return c
 }
 
@@ -157,7 +151,20 @@ func (c *WSConn) Err() error {
 	return c.err
 }
 
+// writeLoop writes what Send queued, in order, and pings the peer every
+// PingInterval. A ping waits for its pong, which the reader sees, so each
+// runs in a goroutine of its own while writes go on; one goroutine per
+// connection rather than one per duty, since a daemon holds one
+// connection per person in a room.
 func (c *WSConn) writeLoop() {
+	var pings sync.WaitGroup
+	defer func() {
+		pings.Wait() // every exit cancels c.ctx, which ends a ping
+		close(c.done)
+	}()
+	tick := time.NewTicker(c.opts.PingInterval)
+	defer tick.Stop()
+	var pinging atomic.Bool
 	for {
 		select {
 		case b := <-c.queue:
@@ -165,6 +172,13 @@ func (c *WSConn) writeLoop() {
 				c.fail(fmt.Errorf("signal: write: %w", err))
 				c.ws.CloseNow()
 				return
+			}
+		case <-tick.C:
+			if pinging.CompareAndSwap(false, true) {
+				pings.Go(func() {
+					defer pinging.Store(false)
+					c.ping()
+				})
 			}
 		case <-c.closing:
 			// Flush what is queued, then close politely.
@@ -213,26 +227,18 @@ func (c *WSConn) write(b []byte) error {
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
-func (c *WSConn) pingLoop() {
-	t := time.NewTicker(c.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(c.ctx, c.opts.PingTimeout)
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil {
-				if c.ctx.Err() == nil {
-					c.opts.Logger.Debug("signal: ping failed", "err", err)
-				}
-				c.fail(fmt.Errorf("signal: keepalive: %w", err))
-				c.ws.CloseNow()
-				return
-			}
+// ping sends one keepalive ping and waits up to PingTimeout for its pong;
+// no pong fails the connection.
+func (c *WSConn) ping() {
+	ctx, cancel := context.WithTimeout(c.ctx, c.opts.PingTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.opts.Logger.Debug("signal: ping failed", "err", err)
 		}
+		c.fail(fmt.Errorf("signal: keepalive: %w", err))
+		c.ws.CloseNow()
 	}
 }
 
