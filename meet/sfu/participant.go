@@ -227,9 +227,14 @@ func waitJoin(ctx context.Context, conn signal.Conn, timeout time.Duration) erro
 }
 
 func (p *participant) setupPeerConnection() error {
+	cert, err := p.srv.certificate()
+	if err != nil {
+		return err
+	}
 	pc, err := p.srv.api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+		Certificates:  []webrtc.Certificate{cert},
 	})
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)

@@ -2,6 +2,9 @@ package sfu
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
@@ -42,6 +46,46 @@ type Server struct {
 
 	roomsActive  atomic.Int64
 	participants atomic.Int64
+
+	certMu sync.Mutex
+	cert   *webrtc.Certificate // shared DTLS certificate; see certificate
+	certAt time.Time
+}
+
+// tcpReadBuffer is how many packets an ICE-TCP connection queues between
+// its socket reader and the ICE agent. A full queue blocks the reader and
+// TCP's flow control holds the sender back, so nothing is lost; pion's
+// examples use 8, and each of its slots is paid per participant and
+// address family whether or not the browser ever uses TCP.
+const tcpReadBuffer = 8
+
+// certificateLifetime is how long one DTLS certificate serves new
+// connections; pion makes them valid for a month.
+const certificateLifetime = 7 * 24 * time.Hour
+
+// certificate returns the DTLS certificate for a new PeerConnection. All
+// connections share one, as a server shares its TLS certificate: browsers
+// check the certificate against the fingerprint in the SDP, not against a
+// chain or a name, so nothing is gained by a key per connection, and
+// generating one (an ECDSA key and an x509 signature) was the largest cost
+// of a join and a few KB of heap per participant. It is replaced weekly;
+// a connection keeps the one it started with.
+func (s *Server) certificate() (webrtc.Certificate, error) {
+	s.certMu.Lock()
+	defer s.certMu.Unlock()
+	if s.cert != nil && time.Since(s.certAt) < certificateLifetime {
+		return *s.cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return webrtc.Certificate{}, fmt.Errorf("dtls key: %w", err)
+	}
+	c, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return webrtc.Certificate{}, fmt.Errorf("dtls certificate: %w", err)
+	}
+	s.cert, s.certAt = c, time.Now()
+	return *c, nil
 }
 
 // Stats are the server's gauges, read by the metrics layer.
@@ -113,7 +157,7 @@ func NewServer(cfg Config) (*Server, error) {
 			s.udpMux.Close()
 			return nil, fmt.Errorf("sfu: media tcp port: %w", err)
 		}
-		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), s.tcpL, 64)
+		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), s.tcpL, tcpReadBuffer)
 	}
 	s.api, err = s.newAPI(ip, logs)
 	if err != nil {

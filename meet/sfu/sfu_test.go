@@ -340,3 +340,34 @@ func TestAgendaMessages(t *testing.T) {
 		t.Fatalf("got %+v", n)
 	}
 }
+
+// Every connection shares one DTLS certificate until it is a week old;
+// then new connections get a fresh one.
+func TestSharedCertificateRotates(t *testing.T) {
+	var s Server
+	a, err := s.certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, _ := a.GetFingerprints()
+	fb, _ := b.GetFingerprints()
+	if len(fa) == 0 || fa[0] != fb[0] {
+		t.Fatalf("two connections got different certificates: %v, %v", fa, fb)
+	}
+	s.certAt = s.certAt.Add(-certificateLifetime)
+	c, err := s.certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, _ := c.GetFingerprints()
+	if fc[0] == fa[0] {
+		t.Fatal("the certificate was not replaced after its lifetime")
+	}
+	if exp := c.Expires(); time.Until(exp) < 2*certificateLifetime {
+		t.Fatalf("a fresh certificate expires %v, too soon for connections started with it", exp)
+	}
+}
