@@ -19,6 +19,11 @@ the other's. Prints loss, jitter, time to first packet, the daemon's CPU
 and memory (from /proc with --pid, else from its /metrics) and the
 kernel's UDP drops over the measured window.
 
+Memory per room is the daemon's RSS at the end over its idle baseline,
+read after one warm-up room has run for two seconds and left, so one-off
+costs of the first room are not charged to every room (--cold-baseline
+reads it before any room; the table shows both).
+
 Run the daemon and the generator on separate cores, e.g.
   taskset -c 0 oneonone serve --config bench.yaml &
   taskset -c 1 oneonone bench rooms --server http://127.0.0.1:8080 --rooms 30 --pid $!
@@ -46,6 +51,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	noNACK := c.fs.Bool("no-nack", false, "clients do not ask for retransmissions (loss is then raw)")
 	loopback := c.fs.Bool("loopback", false, "clients use only the loopback interface (daemon on this host)")
 	concurrency := c.fs.Int("join-concurrency", 4, "rooms joining at once")
+	cold := c.fs.Bool("cold-baseline", false, "read the idle memory baseline before any room has run, not after a warm-up room")
 	asJSON := c.fs.Bool("json", false, "print the report as JSON")
 	table := c.fs.Bool("table", false, "print one table row (with --header for the header)")
 	header := c.fs.Bool("header", false, "with --table, print the header line first")
@@ -63,7 +69,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 		return c.usagef("--duration must be positive")
 	}
 	o := loadgen.Options{Rooms: *rooms, Duration: *duration, Warmup: *warmup, PID: *pid, Direct: *direct,
-		NoNACK: *noNACK, Loopback: *loopback, JoinConcurrency: *concurrency}
+		NoNACK: *noNACK, Loopback: *loopback, JoinConcurrency: *concurrency, ColdBaseline: *cold}
 	if !*direct {
 		o.Server = cf.server
 		if o.Token, err = cf.token(e); err != nil {

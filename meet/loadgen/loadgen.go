@@ -47,6 +47,12 @@ type Options struct {
 	// Loopback restricts the clients' ICE to the loopback interface (the
 	// daemon on the same host).
 	Loopback bool
+	// ColdBaseline reads the daemon's idle baseline before any room has
+	// run. By default one room runs for a moment and leaves first, so the
+	// baseline is that of a daemon that has served a room (media code
+	// paged in, pools and the shared DTLS certificate made) and memory
+	// per room is what each further room adds.
+	ColdBaseline bool
 
 	Logger *slog.Logger
 }
@@ -67,7 +73,8 @@ type Report struct {
 	PacketsRecv   int64 // unique, in the window
 	PacketsExpect int64
 
-	DaemonIdle    ProcStats // before any room
+	DaemonCold    ProcStats // before any room
+	DaemonIdle    ProcStats // the baseline: after the warm-up room left, or DaemonCold
 	DaemonStart   ProcStats // at the window's start
 	DaemonEnd     ProcStats // at its end
 	DaemonCPUPct  float64   // % of one core over the window
@@ -89,6 +96,15 @@ func (r *Report) CPUPerRoomPct() float64 {
 	return r.DaemonCPUPct / float64(r.Connected)
 }
 
+// ColdRSSPerRoomMB is RSSPerRoomMB over the baseline read before any
+// room, one-off costs of the first room included.
+func (r *Report) ColdRSSPerRoomMB() float64 {
+	if r.Connected == 0 {
+		return 0
+	}
+	return float64(r.DaemonEnd.RSSBytes-r.DaemonCold.RSSBytes) / 1e6 / float64(r.Connected)
+}
+
 // RSSPerRoomMB is the daemon's resident memory per room over its idle
 // baseline, in MB (10^6 bytes).
 func (r *Report) RSSPerRoomMB() float64 {
@@ -103,6 +119,10 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "rooms %d (connected %d), window %v\n", r.Rooms, r.Connected, r.Window.Round(time.Millisecond))
 	fmt.Fprintf(w, "daemon cpu %.1f%% of a core (%.2f%% per room), rss idle %.1f MB → %.1f MB (%.2f MB per room)\n",
 		r.DaemonCPUPct, r.CPUPerRoomPct(), float64(r.DaemonIdle.RSSBytes)/1e6, float64(r.DaemonEnd.RSSBytes)/1e6, r.RSSPerRoomMB())
+	if r.DaemonCold != r.DaemonIdle {
+		fmt.Fprintf(w, "rss before any room %.1f MB; idle after one warm-up room %.1f MB (the baseline)\n",
+			float64(r.DaemonCold.RSSBytes)/1e6, float64(r.DaemonIdle.RSSBytes)/1e6)
+	}
 	fmt.Fprintf(w, "generator cpu %.1f%% of a core; daemon waited for a cpu %.1f%% of the time\n", r.GenCPUPct, r.DaemonWaitPct)
 	fmt.Fprintf(w, "loss %.3f%% (worst room %.3f%%), packets sent %d, expected %d, received %d\n",
 		r.LossPct, r.WorstLossPct, r.PacketsSent, r.PacketsExpect, r.PacketsRecv)
@@ -116,12 +136,13 @@ func (r *Report) Write(w io.Writer) {
 }
 
 // TableHeader and TableRow print one line per run for a summary table.
-const TableHeader = "rooms  cpu%/room  MB/room  loss%   jitter_ms  ttfp_med  ttfp_max  rcvbuf_err  daemon_cpu%  gen_cpu%  daemon_drops  daemon_wait%"
+const TableHeader = "rooms  cpu%/room  MB/room  loss%   jitter_ms  ttfp_med  ttfp_max  rcvbuf_err  daemon_cpu%  gen_cpu%  daemon_drops  daemon_wait%  MB/room_cold"
 
 func (r *Report) TableRow() string {
-	return fmt.Sprintf("%5d  %9.2f  %7.2f  %6.3f  %9.2f  %8v  %8v  %10d  %11.1f  %8.1f  %12d  %12.1f",
+	return fmt.Sprintf("%5d  %9.2f  %7.2f  %6.3f  %9.2f  %8v  %8v  %10d  %11.1f  %8.1f  %12d  %12.1f  %12.2f",
 		r.Connected, r.CPUPerRoomPct(), r.RSSPerRoomMB(), r.LossPct, r.JitterMs,
-		r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond), r.UDP.RcvbufErrors, r.DaemonCPUPct, r.GenCPUPct, r.DaemonDrops, r.DaemonWaitPct)
+		r.TTFPMedian.Round(time.Millisecond), r.TTFPMax.Round(time.Millisecond), r.UDP.RcvbufErrors, r.DaemonCPUPct, r.GenCPUPct, r.DaemonDrops, r.DaemonWaitPct,
+		r.ColdRSSPerRoomMB())
 }
 
 type roomRun struct {
@@ -183,15 +204,25 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		} else {
 			daemon = func() (ProcStats, error) { return d.daemonStats(ctx) }
 		}
-		ids, err := d.seriesIDs(ctx, o.Rooms)
+		ids, err := d.seriesIDs(ctx, o.Rooms+1) // the last one for the warm-up room
 		if err != nil {
 			return nil, err
 		}
 		endpoints = func(i int) ([2]Endpoint, error) { return d.endpoints(ctx, ids[i]) }
 	}
 	rep := &Report{Rooms: o.Rooms}
-	if rep.DaemonIdle, err = daemon(); err != nil {
+	if rep.DaemonCold, err = daemon(); err != nil {
 		return nil, err
+	}
+	rep.DaemonIdle = rep.DaemonCold
+	payloads := newPayloads()
+	if !o.ColdBaseline {
+		if err := warmUp(ctx, api, payloads, o.Rooms, endpoints); err != nil {
+			return nil, fmt.Errorf("loadgen: warm-up room: %w", err)
+		}
+		if rep.DaemonIdle, err = daemon(); err != nil {
+			return nil, err
+		}
 	}
 
 	// One ticker drives every track of the process; a room's clients are
@@ -226,7 +257,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}()
 
-	payloads := newPayloads()
 	runs := make([]*roomRun, o.Rooms)
 	sem := make(chan struct{}, o.JoinConcurrency)
 	var joinWG sync.WaitGroup
@@ -436,6 +466,56 @@ func joinRoom(ctx context.Context, api *webrtc.API, pl *payloads, i int, endpoin
 		}
 	}
 	return nil
+}
+
+// warmUp runs room i with media for two seconds, closes it and gives the
+// daemon a moment to tear it down.
+func warmUp(ctx context.Context, api *webrtc.API, pl *payloads, i int, endpoints func(int) ([2]Endpoint, error)) error {
+	var (
+		mu      sync.Mutex
+		clients []*client
+		rr      roomRun
+	)
+	tickCtx, stop := context.WithCancel(ctx)
+	ticked := make(chan struct{})
+	go func() {
+		defer close(ticked)
+		t := time.NewTicker(tickEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-tickCtx.Done():
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			for _, c := range clients {
+				c.send[0].tick()
+				c.send[1].tick()
+			}
+			mu.Unlock()
+		}
+	}()
+	err := joinRoom(ctx, api, pl, i, endpoints, &rr, func(c *client) {
+		mu.Lock()
+		clients = append(clients, c)
+		mu.Unlock()
+	})
+	if err == nil {
+		sleep(ctx, 2*time.Second)
+	}
+	stop()
+	<-ticked
+	for _, c := range rr.clients {
+		if c != nil {
+			c.close()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	sleep(ctx, 2*time.Second)
+	return ctx.Err()
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
