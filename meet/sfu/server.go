@@ -148,7 +148,7 @@ func NewServer(cfg Config) (*Server, error) {
 	// debug level, not to stderr.
 	logs.Writer = slogWriter{cfg.Logger}
 	s.udpMux = announcedUDPMux{
-		UDPMux:   webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), &yieldingConn{UDPConn: s.udp}),
+		UDPMux:   webrtc.NewICEUDPMux(logs.NewLogger("ice-udp"), newYieldingConn(s.udp)),
 		loopback: ip != nil && ip.IsLoopback(),
 	}
 	if cfg.TCPPort >= 0 {

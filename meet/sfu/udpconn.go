@@ -25,7 +25,16 @@ const yieldEvery = 32
 // every queue behind it a few packets deep.
 type yieldingConn struct {
 	*net.UDPConn
-	reads int // only the mux's reader goroutine reads
+	raw   *rawIO // raw non-blocking system calls (rawio_linux.go); nil: the net package's
+	reads int    // only the mux's reader goroutine reads
+}
+
+func newYieldingConn(c *net.UDPConn) *yieldingConn {
+	raw, err := newRawIO(c)
+	if err != nil {
+		raw = nil
+	}
+	return &yieldingConn{UDPConn: c, raw: raw}
 }
 
 func (c *yieldingConn) yield() {
@@ -44,10 +53,16 @@ func (c *yieldingConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // for a bare *net.UDPConn or a conn with these two methods.
 func (c *yieldingConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	c.yield()
+	if c.raw != nil {
+		return c.raw.readFrom(b)
+	}
 	return c.UDPConn.ReadFromUDPAddrPort(b)
 }
 
 func (c *yieldingConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	if c.raw != nil {
+		return c.raw.writeTo(b, addr)
+	}
 	return c.UDPConn.WriteToUDPAddrPort(b, addr)
 }
 
