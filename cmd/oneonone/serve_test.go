@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +158,22 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), cfgPath+":3") {
 		t.Errorf("error %q does not point at %s:3", errb.String(), cfgPath)
+	}
+}
+
+// serve lowers the collector's target unless GOGC says otherwise.
+func TestSetGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	t.Setenv("GOGC", "") // restored after the test
+	os.Unsetenv("GOGC")
+	setGCPercent(slog.New(slog.DiscardHandler))
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Fatalf("GOGC unset: gc percent %d, want %d", got, defaultGCPercent)
+	}
+	t.Setenv("GOGC", "100")
+	setGCPercent(slog.New(slog.DiscardHandler))
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC=100 overridden: gc percent %d", got)
 	}
 }
