@@ -37,6 +37,7 @@ const (
 	TypePeerLeft   Type = "peer-left"   // S→C
 	TypeError      Type = "error"       // S→C a message was refused
 	TypeBye        Type = "bye"         // both ways: leaving / room closing
+	TypeMediaState Type = "media-state" // C→S own camera and microphone; S→C the peer's
 )
 
 // AgendaPrefix starts the types the agenda package may register.
@@ -90,6 +91,37 @@ type Peer struct {
 	Role string `json:"role"`
 }
 
+// MediaState says whether a participant's camera and microphone are on,
+// so the other side can show "camera off" instead of a frozen frame. A
+// client sends its own after "joined" and on every change; the server
+// relays it to the other participant only, with Role set to the sender's
+// (a client's Role is ignored), and sends a joiner the peer's last state
+// right after "joined". Camera and Microphone are required: a client that
+// left one out would otherwise turn it "off" by omission.
+type MediaState struct {
+	Role       string `json:"role,omitempty"` // S→C: whose state
+	Camera     bool   `json:"camera"`         // video is being sent
+	Microphone bool   `json:"microphone"`     // sound is being sent (not muted)
+}
+
+// UnmarshalJSON decodes strictly, like every message's data, and refuses
+// a missing or null camera or microphone.
+func (s *MediaState) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Role       string `json:"role"`
+		Camera     *bool  `json:"camera"`
+		Microphone *bool  `json:"microphone"`
+	}
+	if err := strictUnmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.Camera == nil || w.Microphone == nil {
+		return errors.New("camera and microphone are required")
+	}
+	*s = MediaState{Role: w.Role, Camera: *w.Camera, Microphone: *w.Microphone}
+	return nil
+}
+
 // Bye ends a session; Reason is for logs and the UI ("replaced",
 // "room closed", "leaving").
 type Bye struct {
@@ -139,6 +171,13 @@ func (p *Peer) validate() error {
 	return nil
 }
 
+func (s *MediaState) validate() error {
+	if s.Role != "" && s.Role != "manager" && s.Role != "report" {
+		return fmt.Errorf("role %q is not manager or report", truncate(s.Role))
+	}
+	return nil
+}
+
 // Codec decodes and encodes envelopes. It knows the core types; the agenda
 // package adds its own with Register before connections start. Decode is
 // safe for concurrent use once registration is done.
@@ -159,6 +198,7 @@ func NewCodec() *Codec {
 		TypePeerLeft:   func() any { return new(Peer) },
 		TypeError:      func() any { return new(ProtocolError) },
 		TypeBye:        func() any { return new(Bye) },
+		TypeMediaState: func() any { return new(MediaState) },
 	}}
 }
 

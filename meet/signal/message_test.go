@@ -20,6 +20,15 @@ func TestDecode(t *testing.T) {
 		{"answer", `{"v":1,"type":"answer","id":"7","data":{"sdp":"v=0"}}`, "", Message{Type: TypeAnswer, ID: "7", Data: &SessionDescription{SDP: "v=0"}}},
 		{"end of candidates", `{"v":1,"type":"candidate","data":{"candidate":""}}`, "", Message{Type: TypeCandidate, Data: &Candidate{}}},
 		{"bye", `{"v":1,"type":"bye","data":{"reason":"leaving"}}`, "", Message{Type: TypeBye, Data: &Bye{Reason: "leaving"}}},
+		{"media state", `{"v":1,"type":"media-state","data":{"camera":false,"microphone":true}}`, "", Message{Type: TypeMediaState, Data: &MediaState{Microphone: true}}},
+		{"media state of the peer", `{"v":1,"type":"media-state","data":{"role":"report","camera":true,"microphone":false}}`, "", Message{Type: TypeMediaState, Data: &MediaState{Role: "report", Camera: true}}},
+		{"media state without data", `{"v":1,"type":"media-state"}`, CodeBadData, Message{}},
+		{"media state without microphone", `{"v":1,"type":"media-state","data":{"camera":true}}`, CodeBadData, Message{}},
+		{"media state with null camera", `{"v":1,"type":"media-state","data":{"camera":null,"microphone":true}}`, CodeBadData, Message{}},
+		{"media state as strings", `{"v":1,"type":"media-state","data":{"camera":"off","microphone":true}}`, CodeBadData, Message{}},
+		{"media state unknown field", `{"v":1,"type":"media-state","data":{"camera":true,"microphone":true,"screen":true}}`, CodeBadData, Message{}},
+		{"media state trailing data", `{"v":1,"type":"media-state","data":{"camera":true,"microphone":true}{}}`, CodeBadJSON, Message{}},
+		{"media state bad role", `{"v":1,"type":"media-state","data":{"role":"boss","camera":true,"microphone":true}}`, CodeBadData, Message{}},
 		{"not json", `hello`, CodeBadJSON, Message{}},
 		{"unknown envelope field", `{"v":1,"type":"join","extra":1}`, CodeBadJSON, Message{}},
 		{"trailing data", `{"v":1,"type":"join"}{}`, CodeBadJSON, Message{}},
@@ -100,6 +109,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 		{Type: TypeCandidate, Data: &Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: &mid, SDPMLineIndex: &idx}},
 		{Type: TypeJoined, Data: &Joined{Role: "manager", Peer: "report", ICEServers: []ICEServer{{URLs: []string{"stun:example.com"}}}}},
 		{Type: TypeICERestart, Data: &ICERestart{}},
+		{Type: TypeMediaState, Data: &MediaState{Role: "manager", Camera: false, Microphone: true}},
+		{Type: TypeMediaState, Data: &MediaState{}},
 	} {
 		b, err := Encode(m)
 		if err != nil {
@@ -123,6 +134,9 @@ func FuzzDecode(f *testing.F) {
 		`{"v":1,"type":"peer-left","data":{"role":"report"}}`,
 		`{"v":1,"type":"agenda.item","data":{"text":"t"}}`,
 		`{"v":1,"type":"error","data":{"code":"x","message":"y"}}`,
+		`{"v":1,"type":"media-state","data":{"camera":false,"microphone":true}}`,
+		`{"v":1,"type":"media-state","data":{"role":"manager","camera":true,"microphone":false}}`,
+		`{"v":1,"type":"media-state","data":{"camera":true}}`,
 		`[]`, `null`, ``,
 	} {
 		f.Add([]byte(s))
