@@ -58,7 +58,10 @@ type Config struct {
 	OnJoin  func(room, role string, at time.Time)
 	OnLeave func(room, role string, at time.Time)
 	// OnMessage receives the messages the SFU does not handle itself (the
-	// registered agenda.* types) from the participant of role in room.
+	// registered agenda.* types, and media-state, which the room relays)
+	// from the participant of role in room. It runs in the participant's
+	// session loop, so one participant's messages arrive in order and none
+	// after its OnLeave.
 	OnMessage func(room, role string, m signal.Message)
 
 	Logger *slog.Logger

@@ -362,6 +362,8 @@ func (p *participant) handle(m signal.Message) {
 		p.refuse(m, signal.CodeBadState, "the server makes the offers; send ice-restart to renegotiate")
 	case signal.TypeJoin:
 		p.refuse(m, signal.CodeBadState, "already joined")
+	case signal.TypeMediaState:
+		p.srv.cfg.OnMessage(p.room.id, roleNames[p.slot], m)
 	default:
 		if len(m.Type) > len(signal.AgendaPrefix) && string(m.Type[:len(signal.AgendaPrefix)]) == signal.AgendaPrefix {
 			p.srv.cfg.OnMessage(p.room.id, roleNames[p.slot], m)

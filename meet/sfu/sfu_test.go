@@ -341,6 +341,31 @@ func TestAgendaMessages(t *testing.T) {
 	}
 }
 
+// media-state reaches OnMessage with the sender's room and role: the SFU
+// only routes it, the room relays it.
+func TestMediaStateToOnMessage(t *testing.T) {
+	type got struct {
+		room, role string
+		m          signal.Message
+	}
+	ch := make(chan got, 1)
+	h := newHarness(t, func(c *Config) {
+		c.OnMessage = func(room, role string, m signal.Message) { ch <- got{room, role, m} }
+	})
+	a := h.join("r", RoleManager, 1, clientOpts{noPublish: true})
+	a.waitMsg(signal.TypeJoined, 5*time.Second)
+	a.conn.Send(signal.Message{Type: signal.TypeMediaState, Data: &signal.MediaState{Camera: false, Microphone: true}})
+	select {
+	case g := <-ch:
+		st, ok := g.m.Data.(*signal.MediaState)
+		if g.room != "r" || g.role != RoleManager || !ok || st.Camera || !st.Microphone {
+			t.Fatalf("OnMessage got %s %s %+v", g.room, g.role, g.m.Data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("media-state did not reach OnMessage")
+	}
+}
+
 // Every connection shares one DTLS certificate until it is a week old;
 // then new connections get a fresh one.
 func TestSharedCertificateRotates(t *testing.T) {
