@@ -1,7 +1,8 @@
 // Package meet owns the 1on1 room as a web resource: who may enter a
 // series' room (its manager and report, or in capability mode whoever
 // picks a free slot), the room page and its WebSocket, handing admitted
-// connections to the media server (meet/sfu), and attendance: stays
+// connections to the media server (meet/sfu), relaying each participant's
+// camera and microphone state to the other (media.go), and attendance: stays
 // stored per occurrence and an occurrence marked held when the pair met
 // long enough inside its window.
 //
@@ -51,7 +52,8 @@ type Options struct {
 	Store    Store
 	Identity Identities
 	// Media configures the media server. OnJoin, OnLeave and Now are set
-	// by the Service (attendance); OnMessage and the rest are passed on.
+	// by the Service (attendance); OnMessage gets every message but
+	// media-state, which the Service relays itself; the rest is passed on.
 	Media sfu.Config
 	// Signal tunes the room's WebSocket connections; its Codec carries the
 	// registered agenda.* types.
@@ -81,6 +83,7 @@ type Service struct {
 	id        Identities
 	sfu       *sfu.Server
 	att       *attendance
+	media     *mediaStates
 	sig       signal.Options
 	ice       []room.ICEServer
 	origins   []string
@@ -147,10 +150,24 @@ func New(opts Options) (*Service, error) {
 	for _, is := range opts.Media.ICEServers {
 		s.ice = append(s.ice, room.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
 	}
+	// Nobody joins before New returns, so s.sfu is set by the first send.
+	s.media = newMediaStates(func(roomID, role string, m signal.Message) error { return s.sfu.Send(roomID, role, m) }, opts.Logger)
 	s.att = newAttendance(opts.Store, opts.Logger, opts.Now, opts.MinHeld, opts.Early, opts.Late, opts.ObserveMeeting)
 	media := opts.Media
 	media.OnJoin = s.att.onJoin
-	media.OnLeave = s.att.onLeave
+	media.OnLeave = func(roomID, role string, at time.Time) {
+		s.media.reset(roomID, role)
+		s.att.onLeave(roomID, role, at)
+	}
+	media.OnMessage = func(roomID, role string, m signal.Message) {
+		if st, ok := m.Data.(*signal.MediaState); ok && m.Type == signal.TypeMediaState {
+			s.media.update(roomID, role, *st)
+			return
+		}
+		if opts.Media.OnMessage != nil {
+			opts.Media.OnMessage(roomID, role, m)
+		}
+	}
 	media.Now = opts.Now
 	if media.Logger == nil {
 		media.Logger = opts.Logger
@@ -606,7 +623,7 @@ func (s *Service) ws(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	defer s.release(id, slot)
-	if err := s.sfu.Join(r.Context(), id, a.role, conn); err != nil && !errors.Is(err, sfu.ErrClosed) {
+	if err := s.sfu.Join(r.Context(), id, a.role, s.media.conn(id, slot, conn)); err != nil && !errors.Is(err, sfu.ErrClosed) {
 		s.log.Info("meet: session ended", "room", id, "role", a.role, "err", err)
 	}
 }
