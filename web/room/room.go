@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 //go:embed templates/*.html
@@ -322,6 +324,8 @@ type roomView struct {
 	When     string // the occurrence's time, formatted
 	SelfName string
 	PeerName string
+	// PeerInitials stand in for the other's video while their camera is off.
+	PeerInitials string
 }
 
 // Render writes the room page for d.
@@ -357,7 +361,7 @@ func Render(w http.ResponseWriter, r *http.Request, d PageData) error {
 	return execute(w, p.room, http.StatusOK, view{
 		Lang: lang, T: t, Title: t.Get("title_room"), Scripts: []string{"room.js"}, Body: "room",
 		Data: roomView{PageData: d, Config: cj, I18N: dj, When: formatWhen(t, lang, d.Start, d.End, d.Timezone),
-			SelfName: cfg.SelfName, PeerName: cfg.PeerName},
+			SelfName: cfg.SelfName, PeerName: cfg.PeerName, PeerInitials: initials(cfg.PeerName)},
 	})
 }
 
@@ -388,6 +392,24 @@ func displayName(name, email, fallback string) string {
 		return email[:at]
 	}
 	return fallback
+}
+
+// initials are what a camera-off tile shows of a name: the first letters
+// of its first and last words ("Aiko Tanaka" → "AT"), or its first
+// character alone when the script has no capitals to make initials of
+// ("田中 愛子" → "田").
+func initials(name string) string {
+	words := strings.Fields(name)
+	if len(words) == 0 {
+		return ""
+	}
+	first, _ := utf8.DecodeRuneInString(words[0])
+	last, _ := utf8.DecodeRuneInString(words[len(words)-1])
+	hasCase := func(r rune) bool { return unicode.ToUpper(r) != unicode.ToLower(r) }
+	if len(words) == 1 || !hasCase(first) || !hasCase(last) {
+		return string(unicode.ToUpper(first))
+	}
+	return string(unicode.ToUpper(first)) + string(unicode.ToUpper(last))
 }
 
 // formatWhen renders an occurrence window in its zone, in the page's

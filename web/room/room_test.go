@@ -34,7 +34,10 @@ func TestRenderRoom(t *testing.T) {
 		wantLang, wantText string
 	}{
 		{name: "english by default", wantLang: "en", wantText: "Waiting for Aiko"},
+		{name: "camera off in english", wantLang: "en", wantText: "Aiko &lt;script&gt;alert(1)&lt;/script&gt;&#39;s camera is off"},
 		{name: "japanese from Accept-Language", accept: "ja-JP,ja;q=0.9,en;q=0.5", wantLang: "ja", wantText: "さんを待っています"},
+		{name: "camera off in japanese", accept: "ja", wantLang: "ja", wantText: "さんのカメラはオフです"},
+		{name: "muted in japanese", accept: "ja", wantLang: "ja", wantText: ">ミュート中<"},
 		{name: "caller's choice wins", accept: "ja", lang: "en", wantLang: "en", wantText: "Leave"},
 	}
 	for _, tc := range tests {
@@ -70,6 +73,16 @@ func TestRenderRoom(t *testing.T) {
 					t.Errorf("missing hook %s", hook)
 				}
 			}
+			// The other's camera-off placeholder and muted badge (README's
+			// room page hooks): inside the remote tile, hidden until the
+			// other says so.
+			remote := regexp.MustCompile(`(?s)<div class="tile remote" data-role="remote">.*?<div class="tile self">`).FindString(body)
+			for _, hook := range []string{`data-remote-camera-off`, `data-remote-muted`} {
+				tag := regexp.MustCompile(`<[^>]*\b` + hook + `\b[^>]*>`).FindString(remote)
+				if tag == "" || !strings.Contains(tag, " hidden") {
+					t.Errorf("remote tile has no hidden %s element: %q", hook, tag)
+				}
+			}
 			// No inline script: every <script> is either external or a
 			// JSON data block.
 			for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {
@@ -92,6 +105,24 @@ func TestRenderRoom(t *testing.T) {
 				t.Fatalf("config %+v", got)
 			}
 		})
+	}
+}
+
+func TestInitials(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"Aiko", "A"},
+		{"Aiko Tanaka", "AT"},
+		{"  ren  de  la  cruz ", "RC"},
+		{"élodie martin", "ÉM"},
+		{"田中 愛子", "田"},
+		{"たなか", "た"},
+		{"Aiko 田中", "A"},
+		{"", ""},
+		{"<script>", "<"},
+	} {
+		if got := initials(tc.name); got != tc.want {
+			t.Errorf("initials(%q) = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 

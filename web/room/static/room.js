@@ -31,6 +31,8 @@ const timeEl = $('[data-role="time-left"]');
 const waitingEl = $('[data-role="waiting"]');
 const noticeEl = $('[data-role="notice"]');
 const playBtn = $('[data-action="play"]');
+const remoteCameraOffEl = $('[data-remote-camera-off]');
+const remoteMutedEl = $('[data-remote-muted]');
 
 function show(state) {
   shell.dataset.state = state;
@@ -78,6 +80,27 @@ function setConn(state) {
 function setPeer(present) {
   $('[data-role="remote"]').dataset.peer = present ? 'present' : 'absent';
   waitingEl.hidden = present;
+  // A participant who leaves takes their camera and microphone state
+  // along; whoever comes next says their own.
+  if (!present) showPeerMedia(null);
+}
+
+// The other's camera off: their initials over the (frozen) video; their
+// microphone muted: a badge by their name. The video element stays, and
+// keeps playing the other's sound.
+function showPeerMedia(st) {
+  remoteCameraOffEl.hidden = !st || st.camera;
+  remoteMutedEl.hidden = !st || st.microphone;
+}
+
+// What this side's camera and microphone do, for the other participant.
+function localMediaState() {
+  const on = (kind) => Boolean(localStream && localStream.getTracks().some((tr) => tr.kind === kind && tr.enabled));
+  return { camera: on('video'), microphone: on('audio') };
+}
+
+function publishMediaState() {
+  if (session) session.setMediaState(localMediaState());
 }
 
 function playRemote() {
@@ -105,6 +128,7 @@ function join() {
       if (present && !was) notice(t('peer_joined', { peer: cfg.peerName }));
       if (!present && was) notice(t('peer_left', { peer: cfg.peerName }));
     },
+    onPeerMedia: showPeerMedia,
     onRemoteStream: (stream) => {
       if (remoteVideo.srcObject !== stream) remoteVideo.srcObject = stream;
       playRemote();
@@ -120,6 +144,7 @@ function join() {
     onMessage: () => {},
   });
   session.start();
+  localReady.then(publishMediaState);
   // The agenda lives in the sidebar and travels over the room's signaling
   // connection; it loads after the call so it never delays the first frame.
   import('/home/static/agenda.js')
@@ -143,6 +168,7 @@ function toggleTrack(kind, button, onKey, offKey) {
   button.setAttribute('aria-pressed', String(!enabled));
   button.textContent = t(enabled ? offKey : onKey);
   if (kind === 'video') sendCamera(enabled, tracks[0]);
+  publishMediaState();
 }
 
 // A disabled camera track still sends (black) frames at the full frame

@@ -14,7 +14,8 @@ export class Session {
   // opts: wsUrl, iceServers, transport ('' | 'tcp' | 'relay'),
   // localStream (a promise of a MediaStream or null), and callbacks:
   // onJoined(data), onPeer(present, role), onRemoteStream(stream),
-  // onState(state), onBye(reason), onMessage(m).
+  // onPeerMedia({role, camera, microphone}) (the other's camera and
+  // microphone are on or off), onState(state), onBye(reason), onMessage(m).
   constructor(opts) {
     this.opts = opts;
     this.ws = null;
@@ -29,6 +30,8 @@ export class Session {
     this.stallTimer = 0;
     this.lastRestart = 0;
     this.reconnectTimer = 0;
+    this.joined = false; // the current socket has had its "joined"
+    this.mediaState = null; // what this side last said of its camera and microphone
     this.onOnline = () => { if (!this.stopped && !this.isOpen()) this.reconnectNow(); };
     window.addEventListener('online', this.onOnline);
   }
@@ -49,6 +52,7 @@ export class Session {
 
   connect() {
     clearTimeout(this.reconnectTimer);
+    this.joined = false;
     this.opts.onState(this.attempt ? 'reconnecting' : 'connecting');
     let ws;
     try {
@@ -71,6 +75,7 @@ export class Session {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.joined = false;
       this.closePC();
       if (this.stopped) return;
       this.opts.onState('reconnecting');
@@ -107,6 +112,9 @@ export class Session {
         this.newPC(d.ice_servers && d.ice_servers.length ? d.ice_servers : this.opts.iceServers);
         this.opts.onJoined(d);
         this.opts.onPeer(Boolean(d.peer), d.peer || '');
+        // Said again on every (re)join: the server forgot it if we left.
+        this.joined = true;
+        if (this.mediaState) this.send({ type: 'media-state', data: this.mediaState });
         break;
       case 'offer':
         await this.answer(m);
@@ -119,6 +127,9 @@ export class Session {
         break;
       case 'peer-left':
         this.opts.onPeer(false, d.role);
+        break;
+      case 'media-state':
+        if (this.opts.onPeerMedia) this.opts.onPeerMedia({ role: d.role, camera: d.camera !== false, microphone: d.microphone !== false });
         break;
       case 'bye':
         if (FINAL_BYES.has(d.reason)) {
@@ -225,6 +236,14 @@ export class Session {
     } catch (err) {
       console.warn('room: candidate', err);
     }
+  }
+
+  // setMediaState tells the other participant whether this side's camera
+  // and microphone are on ({camera, microphone}), now if joined, and again
+  // after every (re)join.
+  setMediaState(st) {
+    this.mediaState = { camera: Boolean(st.camera), microphone: Boolean(st.microphone) };
+    if (this.joined) this.send({ type: 'media-state', data: this.mediaState });
   }
 
   // replaceTrack swaps the published track of a kind (device change), or
