@@ -41,18 +41,26 @@ func (b *browser) inboundOver(settle, window time.Duration) inbound {
 	return inbound{Frames: z.Frames - a.Frames, Energy: z.Energy - a.Energy, Audio: z.Audio - a.Audio}
 }
 
-// TestControls: Aiko mutes and Ren hears silence; Aiko turns the camera off
-// and Ren decodes no more frames, on again and they flow; the device picker lists
-// the fake devices and switching the microphone keeps Ren hearing Aiko.
-func TestControls(t *testing.T) {
+// inCall starts a daemon and puts Aiko (the manager) and Ren (the report)
+// in their room, each in a Chromium of their own, once each receives the
+// other's media.
+func inCall(t *testing.T) (aiko, ren *browser) {
 	srv := startDaemon(t, nil)
 	p := srv.createPair("Aiko", "Ren")
-	aiko := newBrowser(t, "aiko", chromium.Options{})
-	ren := newBrowser(t, "ren", chromium.Options{})
+	aiko = newBrowser(t, "aiko", chromium.Options{})
+	ren = newBrowser(t, "ren", chromium.Options{})
 	aiko.enter(p.Manager)
 	ren.enter(p.Report)
 	aiko.media(mediaStats{})
 	ren.media(mediaStats{})
+	return aiko, ren
+}
+
+// TestControls: Aiko mutes and Ren hears silence; Aiko turns the camera off
+// and Ren decodes no more frames, on again and they flow; the device picker lists
+// the fake devices and switching the microphone keeps Ren hearing Aiko.
+func TestControls(t *testing.T) {
+	aiko, ren := inCall(t)
 	click := func(sel string) { aiko.do(chromedp.Click(chromedp.CSS(sel))) }
 	pressed := func(sel string) string {
 		return eval[string](aiko, `document.querySelector('`+sel+`').getAttribute('aria-pressed') || ''`)

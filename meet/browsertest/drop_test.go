@@ -106,11 +106,16 @@ func dropAndRecover(t *testing.T, renumber bool) {
 	sent := eval[[]string](ren, `window.__sent`)
 	sockets := eval[int](ren, `window.__ws.length`)
 	t.Logf("Ren's page showed %q; sent %q over %d sockets", eval[[]string](ren, `window.__connAt`), sent, sockets)
-	if !slices.Contains(seen, "reconnecting") {
+	// Chrome notices a five-second outage only around its end (its
+	// connection turns unwritable after ~5 s of unanswered checks), so on
+	// the same address the page may never have had anything to show:
+	// most runs flipped to "disconnected" and back as the link returned,
+	// about one in five not at all. A new address always shows.
+	if renumber && !slices.Contains(seen, "reconnecting") {
 		t.Errorf("Ren's page never showed reconnecting during the outage: %q", seen)
 	}
-	if seen[len(seen)-1] != "connected" {
-		t.Errorf("Ren's page shows %q at the end, want connected", seen[len(seen)-1])
+	if now := eval[string](ren, `document.querySelector('[data-role="conn-state"]').dataset.conn`); now != "connected" {
+		t.Errorf("Ren's page shows %q at the end (went through %q), want connected", now, seen)
 	}
 	// Recovered in place: either an ICE restart on the same peer
 	// connection or, if the socket died too, a rejoin on a new one.

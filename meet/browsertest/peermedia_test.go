@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/oneonone/oneonone/internal/chromium"
 )
 
 // Visibility of the other's camera-off placeholder and muted badge (the
@@ -24,14 +22,7 @@ const (
 // and muted and learns both at once: the room remembers them. She leaves
 // and the placeholders go with her.
 func TestPeerCameraAndMicrophoneState(t *testing.T) {
-	srv := startDaemon(t, nil)
-	p := srv.createPair("Aiko", "Ren")
-	aiko := newBrowser(t, "aiko", chromium.Options{})
-	ren := newBrowser(t, "ren", chromium.Options{})
-	aiko.enter(p.Manager)
-	ren.enter(p.Report)
-	aiko.media(mediaStats{})
-	ren.media(mediaStats{})
+	aiko, ren := inCall(t)
 	click := func(sel string) { aiko.do(chromedp.Click(chromedp.CSS(sel))) }
 	const soon = 5 * time.Second
 	// Each page says its state once joined.
