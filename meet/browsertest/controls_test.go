@@ -94,11 +94,17 @@ func TestControls(t *testing.T) {
 	if pressed(`[data-action="camera"]`) != "true" {
 		t.Errorf("camera button aria-pressed %q after turning it off", pressed(`[data-action="camera"]`))
 	}
+	if !eval[bool](aiko, `!document.querySelector('[data-self-camera-off]').hidden`) {
+		t.Error("Aiko's self-view shows no camera-off placeholder with her camera off")
+	}
 	// A few black frames, then nothing.
 	if off.Frames > 2 {
 		t.Errorf("ren decodes %v frames in %v with Aiko's camera off (on: %v)", off.Frames, window, live.Frames)
 	}
 	click(`[data-action="camera"]`)
+	if eval[bool](aiko, `!document.querySelector('[data-self-camera-off]').hidden`) {
+		t.Error("Aiko's self-view keeps the camera-off placeholder with her camera back on")
+	}
 	_, resumed := ren.waitFramesRise(eval[mediaStats](ren, statsScript), 10, 5*time.Second)
 	t.Logf("ren decodes Aiko's video again %v after the camera came back on", resumed.Round(10*time.Millisecond))
 	t.Logf("in %v at Ren's: live %+v, muted %+v, camera off %+v", window, live, muted, off)

@@ -324,8 +324,10 @@ type roomView struct {
 	When     string // the occurrence's time, formatted
 	SelfName string
 	PeerName string
-	// PeerInitials stand in for the other's video while their camera is off.
+	// PeerInitials and SelfInitials stand in for a video while its camera
+	// is off (or there is none).
 	PeerInitials string
+	SelfInitials string
 }
 
 // Render writes the room page for d.
@@ -361,7 +363,8 @@ func Render(w http.ResponseWriter, r *http.Request, d PageData) error {
 	return execute(w, p.room, http.StatusOK, view{
 		Lang: lang, T: t, Title: t.Get("title_room"), Scripts: []string{"room.js"}, Body: "room",
 		Data: roomView{PageData: d, Config: cj, I18N: dj, When: formatWhen(t, lang, d.Start, d.End, d.Timezone),
-			SelfName: cfg.SelfName, PeerName: cfg.PeerName, PeerInitials: initials(cfg.PeerName)},
+			SelfName: cfg.SelfName, PeerName: cfg.PeerName, PeerInitials: initials(cfg.PeerName),
+			SelfInitials: initials(cfg.SelfName)},
 	})
 }
 

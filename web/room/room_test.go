@@ -83,6 +83,10 @@ func TestRenderRoom(t *testing.T) {
 					t.Errorf("remote tile has no hidden %s element: %q", hook, tag)
 				}
 			}
+			self := regexp.MustCompile(`(?s)<div class="tile self">.*?<div class="status">`).FindString(body)
+			if tag := regexp.MustCompile(`<[^>]*\bdata-self-camera-off\b[^>]*>`).FindString(self); tag == "" || !strings.Contains(tag, " hidden") {
+				t.Errorf("self tile has no hidden data-self-camera-off element: %q", tag)
+			}
 			// No inline script: every <script> is either external or a
 			// JSON data block.
 			for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {

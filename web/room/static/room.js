@@ -33,6 +33,7 @@ const noticeEl = $('[data-role="notice"]');
 const playBtn = $('[data-action="play"]');
 const remoteCameraOffEl = $('[data-remote-camera-off]');
 const remoteMutedEl = $('[data-remote-muted]');
+const selfCameraOffEl = $('[data-self-camera-off]');
 
 function show(state) {
   shell.dataset.state = state;
@@ -62,6 +63,7 @@ const localReady = getMedia({ audio: true, video: { width: { ideal: 1280 }, heig
     localStream = s;
     preview.srcObject = s;
     selfVideo.srcObject = s;
+    showSelfCamera();
     return s;
   })
   .catch((err) => {
@@ -69,8 +71,15 @@ const localReady = getMedia({ audio: true, video: { width: { ideal: 1280 }, heig
     const el = $('[data-role="media-error"]');
     el.textContent = t('media_denied');
     el.hidden = false;
+    showSelfCamera();
     return null;
   });
+
+// The self-view shows this side's initials while its camera is off or
+// there is none, as the other side's page does.
+function showSelfCamera() {
+  selfCameraOffEl.hidden = localMediaState().camera;
+}
 
 function setConn(state) {
   connEl.dataset.conn = state;
@@ -167,7 +176,10 @@ function toggleTrack(kind, button, onKey, offKey) {
   for (const tr of tracks) tr.enabled = enabled;
   button.setAttribute('aria-pressed', String(!enabled));
   button.textContent = t(enabled ? offKey : onKey);
-  if (kind === 'video') sendCamera(enabled, tracks[0]);
+  if (kind === 'video') {
+    sendCamera(enabled, tracks[0]);
+    showSelfCamera();
+  }
   publishMediaState();
 }
 
