@@ -106,7 +106,9 @@ func benchForward(b *testing.B, udp bool) {
 	if err := registerCodecs(m); err != nil {
 		b.Fatal(err)
 	}
-	ir, err := newInterceptors(m)
+	clk := newClock(feedbackTick)
+	defer clk.close()
+	ir, err := newInterceptors(m, clk)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 // new rtp.Header through interceptor.Attributes) and a goroutine hand-off
 // per packet (transport-cc's unbuffered channel). Here each packet's header
 // is parsed once into a per-stream reused header, the per-SSRC state is
-// updated in place under an uncontended lock, and one timer goroutine per
-// PeerConnection sends NACKs, transport-cc feedback and receiver reports.
+// updated in place under an uncontended lock, and the server's clock sends
+// NACKs, transport-cc feedback and receiver reports.
 
 const (
 	feedbackTick   = 100 * time.Millisecond // NACK and transport-cc interval
@@ -30,10 +30,10 @@ const (
 	maxReportBlock = 31                     // reception reports in one RR (5-bit count)
 )
 
-type feedbackFactory struct{}
+type feedbackFactory struct{ clock *clock }
 
-func (feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return newReceiveFeedback(), nil
+func (ff feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return newReceiveFeedback(ff.clock), nil
 }
 
 // receiveFeedback is one PeerConnection's receive-side feedback.
@@ -42,20 +42,21 @@ type receiveFeedback struct {
 	ssrc  uint32 // sender SSRC of our feedback packets
 	start time.Time
 
+	clock  *clock
+	writer interceptor.RTCPWriter // set once by BindRTCPWriter, then ticked
+	ticks  int                    // the clock's goroutine only
+
 	mu      sync.Mutex
 	streams []*rxStream
-	started bool // the timer goroutine runs
 	closed  bool
-	done    chan struct{}
-	wg      sync.WaitGroup
 
 	twccMu sync.Mutex
 	twcc   *twcc.Recorder
 }
 
-func newReceiveFeedback() *receiveFeedback {
+func newReceiveFeedback(c *clock) *receiveFeedback {
 	ssrc := rand.Uint32()
-	return &receiveFeedback{ssrc: ssrc, start: time.Now(), done: make(chan struct{}), twcc: twcc.NewRecorder(ssrc)}
+	return &receiveFeedback{ssrc: ssrc, start: time.Now(), clock: c, twcc: twcc.NewRecorder(ssrc)}
 }
 
 // rxStream is the state of one received SSRC.
@@ -153,42 +154,34 @@ func (f *receiveFeedback) BindRTCPReader(reader interceptor.RTCPReader) intercep
 
 func (f *receiveFeedback) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed || f.started {
+	if f.closed || f.writer != nil {
+		f.mu.Unlock()
 		return w
 	}
-	f.started = true
-	f.wg.Add(1)
-	go f.loop(w)
+	f.writer = w
+	f.mu.Unlock()
+	f.clock.add(f)
 	return w
 }
 
+// Close stops the ticks; once it returns, no more feedback is written.
 func (f *receiveFeedback) Close() error {
 	f.mu.Lock()
-	if !f.closed {
-		f.closed = true
-		close(f.done)
-	}
+	ticking := !f.closed && f.writer != nil
+	f.closed = true
 	f.mu.Unlock()
-	f.wg.Wait()
+	if ticking {
+		f.clock.remove(f)
+	}
 	return nil
 }
 
-func (f *receiveFeedback) loop(w interceptor.RTCPWriter) {
-	defer f.wg.Done()
-	t := time.NewTicker(feedbackTick)
-	defer t.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-f.done:
-			return
-		case now := <-t.C:
-			if pkts := f.tick(now, n%reportEvery == 0); len(pkts) > 0 {
-				// Errors are those of a closing transport; the next tick
-				// tries again.
-				w.Write(pkts, nil) //nolint:errcheck
-			}
-		}
+func (f *receiveFeedback) onTick(now time.Time) {
+	f.ticks++
+	if pkts := f.tick(now, f.ticks%reportEvery == 0); len(pkts) > 0 {
+		// Errors are those of a closing transport; the next tick tries
+		// again.
+		f.writer.Write(pkts, nil) //nolint:errcheck
 	}
 }
 

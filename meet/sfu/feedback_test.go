@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ const (
 
 func newFeedHarness(t testing.TB, nack bool) *feedHarness {
 	t.Helper()
-	h := &feedHarness{f: newReceiveFeedback(), buf: make([]byte, 1500)}
+	h := &feedHarness{f: newReceiveFeedback(nil), buf: make([]byte, 1500)} // ticked by hand
 	t.Cleanup(func() { h.f.Close() })
 	info := &interceptor.StreamInfo{SSRC: testSSRC, ClockRate: testClock,
 		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: testTWCC}}}
@@ -273,19 +274,48 @@ func TestFeedbackReadAllocs(t *testing.T) {
 	}
 }
 
-// The timer goroutine starts with the RTCP writer and ends with Close.
-func TestFeedbackCloseStopsLoop(t *testing.T) {
-	f := newReceiveFeedback()
-	f.BindRTCPWriter(interceptor.RTCPWriterFunc(func([]rtcp.Packet, interceptor.Attributes) (int, error) { return 0, nil }))
-	done := make(chan struct{})
-	go func() { f.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return")
+// The server's clock ticks the feedback once the RTCP writer is bound, and
+// not after Close has returned.
+func TestFeedbackTicksUntilClose(t *testing.T) {
+	clk := newClock(5 * time.Millisecond)
+	defer clk.close()
+	f := newReceiveFeedback(clk)
+	var writes atomic.Int64
+	f.BindRemoteStream(&interceptor.StreamInfo{SSRC: testSSRC, ClockRate: testClock,
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: testTWCC}}},
+		interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) { return 0, a, nil }))
+	f.mu.Lock()
+	f.streams[0].started = true // receiver reports are due
+	f.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+	if writes.Load() != 0 {
+		t.Fatal("feedback written before the RTCP writer was bound")
 	}
-	f.BindRTCPWriter(interceptor.RTCPWriterFunc(func([]rtcp.Packet, interceptor.Attributes) (int, error) { return 0, nil }))
+	w := interceptor.RTCPWriterFunc(func([]rtcp.Packet, interceptor.Attributes) (int, error) { writes.Add(1); return 0, nil })
+	f.BindRTCPWriter(w)
+	f.BindRTCPWriter(w) // a second bind changes nothing
+	deadline := time.Now().Add(5 * time.Second)
+	for writes.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no feedback written in 5s of ticks")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+	after := writes.Load()
+	time.Sleep(30 * time.Millisecond)
+	if n := writes.Load(); n != after {
+		t.Fatalf("%d feedback writes after Close", n-after)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clk.mu.Lock()
+	left := len(clk.tickers)
+	clk.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d tickers left on the clock", left)
 	}
 }

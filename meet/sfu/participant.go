@@ -43,6 +43,7 @@ const (
 	maxPendingCandidates = 64
 	maxAnswerAttempts    = 3
 	keyframeMinInterval  = 300 * time.Millisecond
+	rembEvery            = 9 // clock ticks (feedbackTick) between bandwidth estimates: ~0.9 s
 	initialEstimate      = 2_500_000
 	minEstimate          = 150_000
 	maxEstimate          = 6_000_000
@@ -67,7 +68,12 @@ type participant struct {
 	restart   atomic.Bool   // next offer restarts ICE
 	awaiting  atomic.Bool   // an offer waits for its answer
 	answers   chan signal.Message
-	keyframe  chan struct{} // coalesced keyframe requests to this publisher
+
+	// Keyframe requests to this publisher (requestKeyframe, onTick).
+	pliMu      sync.Mutex
+	pendingPLI bool
+	lastPLI    time.Time
+	ticks      int // the clock's goroutine only
 
 	mu          sync.Mutex
 	closing     bool
@@ -85,11 +91,13 @@ func (p *participant) requestNegotiation() {
 	}
 }
 
+// requestKeyframe asks this publisher for a keyframe now, or as soon as
+// keyframeMinInterval allows.
 func (p *participant) requestKeyframe() {
-	select {
-	case p.keyframe <- struct{}{}:
-	default:
-	}
+	p.pliMu.Lock()
+	p.pendingPLI = true
+	p.pliMu.Unlock()
+	p.sendPendingPLI(time.Now())
 }
 
 func (p *participant) other() *participant { return p.room.slots[1-p.slot].Load() }
@@ -123,7 +131,6 @@ func (s *Server) join(ctx context.Context, roomID string, slot int, conn signal.
 		srv: s, slot: slot, conn: conn, log: log,
 		negotiate: make(chan struct{}, 1),
 		answers:   make(chan signal.Message, 1),
-		keyframe:  make(chan struct{}, 1),
 	}
 	p.ctx, p.end = context.WithCancelCause(context.Background())
 	defer p.end(nil)
@@ -176,7 +183,7 @@ func (s *Server) join(ctx context.Context, roomID string, slot int, conn signal.
 	msgs := make(chan signal.Message)
 	p.goroutine(func() { p.readLoop(msgs) })
 	p.goroutine(p.negotiateLoop)
-	p.goroutine(p.feedbackLoop)
+	p.srv.clock.add(p)
 	for i := range p.snd {
 		p.goroutine(func() { p.readSenderRTCP(p.out[i], p.snd[i]) })
 	}
@@ -485,33 +492,32 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// feedbackLoop sends this publisher the keyframe requests and bandwidth
-// estimates of the participant receiving its media.
-func (p *participant) feedbackLoop() {
-	tick := time.NewTicker(keyframeMinInterval)
-	defer tick.Stop()
-	var lastPLI time.Time
-	pendingPLI := false
-	ticks := 0
-	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-p.keyframe:
-			pendingPLI = true
-		case <-tick.C:
-			if ticks++; ticks%3 == 0 {
-				p.sendREMB()
-			}
-		}
-		if pendingPLI && time.Since(lastPLI) >= keyframeMinInterval {
-			if u := p.up[1].Load(); u != nil {
-				if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}}); err == nil {
-					lastPLI = time.Now()
-					pendingPLI = false
-				}
-			}
-		}
+// onTick, on the server's clock, sends this publisher the keyframe
+// request held back by keyframeMinInterval, if any, and every rembEvery
+// ticks the bandwidth estimate of the participant receiving its media.
+func (p *participant) onTick(now time.Time) {
+	p.sendPendingPLI(now)
+	if p.ticks++; p.ticks%rembEvery == 0 {
+		p.sendREMB()
+	}
+}
+
+// sendPendingPLI asks this publisher for a keyframe if one was requested
+// and the last request is at least keyframeMinInterval old; otherwise the
+// request waits for a later tick.
+func (p *participant) sendPendingPLI(now time.Time) {
+	p.pliMu.Lock()
+	defer p.pliMu.Unlock()
+	if !p.pendingPLI || now.Sub(p.lastPLI) < keyframeMinInterval {
+		return
+	}
+	u := p.up[1].Load()
+	if u == nil {
+		return // nothing published yet: the request waits for the track
+	}
+	if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}}); err == nil {
+		p.lastPLI = now
+		p.pendingPLI = false
 	}
 }
 
@@ -613,6 +619,7 @@ func (p *participant) teardown(reason leaveReason) {
 	p.closing = true
 	p.mu.Unlock()
 	p.end(reason)
+	p.srv.clock.remove(p)
 	if err := p.pc.Close(); err != nil {
 		p.log.Debug("sfu: close peer connection", "err", err)
 	}

@@ -34,6 +34,7 @@ type Server struct {
 	cfg Config
 	api *webrtc.API
 
+	clock  *clock // every participant's periodic feedback
 	udp    *net.UDPConn
 	udpMux ice.UDPMux
 	tcpL   net.Listener
@@ -159,6 +160,7 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		s.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("ice-tcp"), s.tcpL, tcpReadBuffer)
 	}
+	s.clock = newClock(feedbackTick)
 	s.api, err = s.newAPI(ip, logs)
 	if err != nil {
 		s.closeSockets()
@@ -229,7 +231,7 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 	if err := registerCodecs(m); err != nil {
 		return nil, fmt.Errorf("sfu: codecs: %w", err)
 	}
-	ir, err := newInterceptors(m)
+	ir, err := newInterceptors(m, s.clock)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
@@ -265,7 +267,7 @@ func (s *Server) newAPI(ip net.IP, logs *logging.DefaultLoggerFactory) (*webrtc.
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+func newInterceptors(m *webrtc.MediaEngine, c *clock) (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
 	// Receiving side: NACKs to the publisher for lost packets, receiver
 	// reports, and transport-cc feedback so the browser's own estimator
@@ -275,7 +277,7 @@ func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
 	// (forward.go), so a loss on the downlink never travels back to the
 	// publisher. The codecs and header extensions it relies on (nack,
 	// transport-cc) are registered by registerCodecs.
-	ir.Add(feedbackFactory{})
+	ir.Add(feedbackFactory{clock: c})
 	// Sending side: sender reports, so the subscriber can sync audio and
 	// video and measure the round trip.
 	sr, err := report.NewSenderInterceptor()
@@ -313,6 +315,9 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeSockets() {
+	if s.clock != nil {
+		s.clock.close()
+	}
 	if s.tcpMux != nil {
 		s.tcpMux.Close()
 	}
