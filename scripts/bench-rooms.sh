@@ -94,12 +94,13 @@ run_rooms "$STEP_FROM" "$STEP_DURATION" --header | tee "$work/step"
 n=$STEP_FROM
 while :; do
 	row=$(tail -1 "$work/step")
-	read -r rooms cpu mb loss jit ttfpm ttfpx rcvbuf dcpu gcpu ddrops <<<"$row"
+	read -r rooms cpu mb loss jit ttfpm ttfpx rcvbuf dcpu gcpu ddrops _ <<<"$row"
 	verdict=$(awk -v loss="$loss" -v rcv="$rcvbuf" -v dd="$ddrops" -v d="$dcpu" -v g="$gcpu" -v want="$n" -v got="$rooms" 'BEGIN{
 		out = ""
 		if (loss+0 > 0.5) {
 			why = "loss " loss "% > 0.5% at " want " rooms: "
-			if (dd+0 > 0) why = why "the daemon socket receive buffer overflowed (drops +" dd ", RcvbufErrors +" rcv ")"
+			if (dd+0 > 0 && d+0 >= 90) why = why "the daemon core is saturated (" d "%), so its socket receive buffer overflowed (drops +" dd ", RcvbufErrors +" rcv ")"
+			else if (dd+0 > 0) why = why "the daemon socket receive buffer overflowed with its core at " d "% (drops +" dd ", RcvbufErrors +" rcv ")"
 			else if (rcv+0 > 0) why = why "the generator sockets overflowed (RcvbufErrors +" rcv ", none on the daemon)"
 			else if (d+0 >= 90) why = why "the daemon core is saturated (" d "%)"
 			else if (g+0 >= 90) why = why "the generator core is saturated (" g "%)"
