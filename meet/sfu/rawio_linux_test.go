@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 )
@@ -38,8 +39,9 @@ func TestRawIO(t *testing.T) {
 			for _, p := range tc.peers {
 				peer, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(p)))
 				if err != nil {
-					if p[0] == '[' {
-						t.Skipf("no IPv6 loopback here: %v", err)
+					if p[0] == '[' && os.Getenv("CI") == "" {
+						t.Logf("NOTE: no IPv6 loopback on this machine, the IPv6 peer is left out (in CI this fails): %v", err)
+						continue
 					}
 					t.Fatal(err)
 				}
